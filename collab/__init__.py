@@ -1,0 +1,1 @@
+"""collab-gateway: share PaaS environments with collaborators."""

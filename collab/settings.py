@@ -1,0 +1,65 @@
+"""Process settings, read once from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"", "change-me", "dev-secret-key", "dev-platform-token"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    ENVIRONMENT: Literal["development", "production"] = "development"
+    DATABASE_URL: str = "sqlite://collab.db"
+    REDIS_URL: str | None = None
+    SMTP_HOST: str = "127.0.0.1"
+    SMTP_PORT: int = 1025
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_TLS: bool = False
+    MAIL_FROM: str = "collab-gateway <no-reply@collab.localhost>"
+    PUBLIC_URL: str = "http://127.0.0.1:8000"
+    SECRET_KEY: str = "dev-secret-key"
+    PLATFORM_TOKEN: str = "dev-platform-token"
+    TRIAL_DAYS: int = 14
+    INVITATION_TTL_HOURS: int = 7 * 24
+    # Not named by the contract; safe defaults a deployment may tune.
+    SESSION_TTL_HOURS: int = 7 * 24
+    # Every Redis key, queue and channel starts with this: several deployments (or test
+    # runs) can share one Redis.
+    REDIS_KEY_PREFIX: str = "collab"
+    MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.ENVIRONMENT == "production":
+            for name in ("SECRET_KEY", "PLATFORM_TOKEN"):
+                if getattr(self, name) in _PLACEHOLDERS:
+                    raise ValueError(f"{name} must be set to a real secret in production")
+        return self
+
+    @property
+    def public_url(self) -> str:
+        return self.PUBLIC_URL.rstrip("/")
+
+    @property
+    def redis_url(self) -> str:
+        return self.REDIS_URL or "redis://127.0.0.1:6379/0"
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.REDIS_KEY_PREFIX}:queue"
+
+    @property
+    def events_channel(self) -> str:
+        return f"{self.REDIS_KEY_PREFIX}:events"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,340 @@
+"""The effective-policy resolver: CONTRACT.md section 1, "the most specific level wins".
+
+The rule is computed in memory over an `OwnerSnapshot` (one owner's tree, placements and
+one member's shares), which `load_snapshot` reads with a fixed number of set-based queries.
+So a page of environments costs the same handful of queries as a single one, and the
+workers, the API and the property tests all run the very same code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from domain.accounts import trial_expired
+from domain.clock import utcnow
+from domain.policies import ALL_CODES, PolicyCode
+from models import (
+    Account,
+    AccountRole,
+    Environment,
+    EnvironmentGroup,
+    EnvironmentStatus,
+    GroupEnvironment,
+    Member,
+    MemberStatus,
+    Role,
+    RolePolicy,
+    Share,
+    ShareRole,
+    ShareTargetType,
+)
+
+
+class AccessLevel(str, Enum):
+    DIRECT = "DIRECT"
+    GROUP = "GROUP"
+    ROOT = "ROOT"
+    NONE = "NONE"
+
+
+class EmptyReason(str, Enum):
+    NOT_ACTIVE = "NOT_ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    TRIAL_EXPIRED = "TRIAL_EXPIRED"
+    SHARE_EXPIRED = "SHARE_EXPIRED"
+    NO_SHARE = "NO_SHARE"
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    id: uuid.UUID
+    name: str
+    policies: frozenset[str]
+    receive_load_alerts: bool
+
+
+@dataclass(frozen=True)
+class ShareInfo:
+    id: uuid.UUID
+    target_type: ShareTargetType
+    target_id: uuid.UUID | None  # environment or group id; None for the root
+    role_ids: tuple[uuid.UUID, ...]
+    expires_at: datetime | None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Grant:
+    share: ShareInfo
+    role: RoleInfo
+
+
+@dataclass
+class Explanation:
+    policies: frozenset[str]
+    level: AccessLevel
+    grants: list[Grant] = field(default_factory=list)
+    outranked: list[Grant] = field(default_factory=list)
+    reason: EmptyReason | None = None
+    receive_load_alerts: bool = False
+
+
+@dataclass
+class MemberInfo:
+    id: uuid.UUID
+    status: MemberStatus
+    account_role: AccountRole
+    account_trial_expired: bool
+
+
+@dataclass
+class OwnerSnapshot:
+    """Everything the rule needs about one owner and (optionally) one member of it."""
+
+    owner_id: uuid.UUID
+    group_parent: dict[uuid.UUID, uuid.UUID | None]
+    env_groups: dict[uuid.UUID, set[uuid.UUID]]
+    member: MemberInfo | None = None
+    shares: list[ShareInfo] = field(default_factory=list)
+    roles: dict[uuid.UUID, RoleInfo] = field(default_factory=dict)
+    now: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        self._by_target = {(s.target_type, s.target_id): s for s in self.shares}
+
+    # -- share lookup -------------------------------------------------------------
+    def _share_on(self, kind: ShareTargetType, target: uuid.UUID | None) -> ShareInfo | None:
+        return self._by_target.get((kind, target))
+
+    def _live(self, share: ShareInfo | None) -> ShareInfo | None:
+        return share if share is not None and not share.expired(self.now) else None
+
+    def _nearest_group_share(self, group_id: uuid.UUID) -> tuple[ShareInfo | None, bool]:
+        """The live share on the group or its nearest shared ancestor; and whether an
+        expired share was passed over on the way (for the explanation)."""
+        seen_expired = False
+        current: uuid.UUID | None = group_id
+        visited: set[uuid.UUID] = set()
+        while current is not None and current not in visited:
+            visited.add(current)
+            share = self._share_on(ShareTargetType.GROUP, current)
+            if share is not None:
+                if not share.expired(self.now):
+                    return share, seen_expired
+                seen_expired = True
+            current = self.group_parent.get(current)
+        return None, seen_expired
+
+    def _grants(self, shares: Iterable[ShareInfo]) -> list[Grant]:
+        return [
+            Grant(share, self.roles[role_id])
+            for share in shares
+            for role_id in share.role_ids
+            if role_id in self.roles
+        ]
+
+    # -- the rule -----------------------------------------------------------------
+    def explain(self, environment_id: uuid.UUID) -> Explanation:
+        expired_seen = False
+        direct = self._share_on(ShareTargetType.ENVIRONMENT, environment_id)
+        if direct is not None and direct.expired(self.now):
+            expired_seen, direct = True, None
+
+        group_shares: list[ShareInfo] = []
+        for group_id in sorted(self.env_groups.get(environment_id, ()), key=str):
+            share, passed_expired = self._nearest_group_share(group_id)
+            expired_seen = expired_seen or passed_expired
+            if share is not None and share not in group_shares:
+                group_shares.append(share)
+
+        root = self._share_on(ShareTargetType.ROOT, None)
+        if root is not None and root.expired(self.now):
+            expired_seen, root = True, None
+
+        if direct is not None:
+            level, counted = AccessLevel.DIRECT, [direct]
+            beaten = group_shares + ([root] if root else [])
+        elif group_shares:
+            level, counted, beaten = AccessLevel.GROUP, group_shares, [root] if root else []
+        elif root is not None:
+            level, counted, beaten = AccessLevel.ROOT, [root], []
+        else:
+            level, counted, beaten = AccessLevel.NONE, [], []
+
+        grants, outranked = self._grants(counted), self._grants(beaten)
+        policies: set[str] = set()
+        for grant in grants:
+            policies |= grant.role.policies
+        if level is not AccessLevel.NONE:
+            policies.add(PolicyCode.ENV_VIEW.value)
+        alerts = any(g.role.receive_load_alerts for g in grants)
+
+        reason = self._inactive_reason()
+        if reason is None and level is AccessLevel.NONE:
+            reason = EmptyReason.SHARE_EXPIRED if expired_seen else EmptyReason.NO_SHARE
+        if reason is not None:
+            policies, alerts = set(), False
+        return Explanation(frozenset(policies), level, grants, outranked, reason, alerts)
+
+    def _inactive_reason(self) -> EmptyReason | None:
+        member = self.member
+        if member is None:
+            return EmptyReason.NO_SHARE
+        if member.status is MemberStatus.SUSPENDED:
+            return EmptyReason.SUSPENDED
+        if member.status is MemberStatus.TRIAL_EXPIRED or (
+            member.status is MemberStatus.ACTIVE and member.account_trial_expired
+        ):
+            return EmptyReason.TRIAL_EXPIRED
+        if member.status is not MemberStatus.ACTIVE:
+            return EmptyReason.NOT_ACTIVE
+        return None
+
+    def policies(self, environment_id: uuid.UUID) -> frozenset[str]:
+        return self.explain(environment_id).policies
+
+    def can_create(self, group_id: uuid.UUID | None) -> bool:
+        """`env.create` in a group (nearest shared ancestor, else root) or at the root."""
+        if self._inactive_reason() is not None:
+            return False
+        create = PolicyCode.ENV_CREATE.value
+        if group_id is not None and group_id in self.group_parent:
+            share, _ = self._nearest_group_share(group_id)
+            if share is not None:
+                return any(create in g.role.policies for g in self._grants([share]))
+        root = self._live(self._share_on(ShareTargetType.ROOT, None))
+        if root is not None and any(create in g.role.policies for g in self._grants([root])):
+            return True
+        if group_id is None and self.member is not None:
+            return self.member.account_role is AccountRole.ADMIN
+        return False
+
+    def can_create_anywhere(self) -> bool:
+        if self._inactive_reason() is not None:
+            return False
+        return self.can_create(None) or any(self.can_create(g) for g in self.group_parent)
+
+
+OWNER_POLICIES: frozenset[str] = ALL_CODES
+
+
+# -- loading ------------------------------------------------------------------------
+
+
+async def load_roles(role_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RoleInfo]:
+    ids = list(set(role_ids))
+    if not ids:
+        return {}
+    rows = await Role.filter(id__in=ids).values("id", "name", "receive_load_alerts")
+    codes: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for link in await RolePolicy.filter(role_id__in=ids).values("role_id", "policy_id"):
+        codes[link["role_id"]].add(link["policy_id"])
+    return {
+        row["id"]: RoleInfo(row["id"], row["name"], frozenset(codes[row["id"]]),
+                            row["receive_load_alerts"])
+        for row in rows
+    }  # fmt: skip
+
+
+async def load_tree(owner_id: uuid.UUID) -> tuple[dict, dict]:
+    """The owner's group parents and, per live environment, the groups holding it."""
+    parents = {
+        row["id"]: row["parent_id"]
+        for row in await EnvironmentGroup.filter(owner_id=owner_id).values("id", "parent_id")
+    }
+    env_groups: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    placements = await GroupEnvironment.filter(group__owner_id=owner_id).values(
+        "group_id", "environment_id"
+    )
+    for row in placements:
+        env_groups[row["environment_id"]].add(row["group_id"])
+    return parents, env_groups
+
+
+async def load_shares(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[ShareInfo]]:
+    ids = list(set(member_ids))
+    result: dict[uuid.UUID, list[ShareInfo]] = {mid: [] for mid in ids}
+    if not ids:
+        return result
+    shares = await Share.filter(member_id__in=ids).values(
+        "id", "member_id", "target_type", "environment_id", "group_id", "expires_at"
+    )
+    role_links: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    share_ids = [s["id"] for s in shares]
+    if share_ids:
+        for link in await ShareRole.filter(share_id__in=share_ids).values("share_id", "role_id"):
+            role_links[link["share_id"]].append(link["role_id"])
+    for s in shares:
+        kind = ShareTargetType(s["target_type"])
+        target = s["environment_id"] if kind is ShareTargetType.ENVIRONMENT else s["group_id"]
+        result[s["member_id"]].append(
+            ShareInfo(s["id"], kind, target, tuple(sorted(role_links[s["id"]], key=str)),
+                      s["expires_at"])
+        )  # fmt: skip
+    return result
+
+
+def member_info(member: Member, account: Account | None, now: datetime) -> MemberInfo:
+    return MemberInfo(
+        id=member.id,
+        status=member.status,
+        account_role=member.account_role,
+        account_trial_expired=account is not None and trial_expired(account, now),
+    )
+
+
+async def load_snapshots(
+    owner_id: uuid.UUID, members: list[Member], accounts: dict[uuid.UUID, Account]
+) -> dict[uuid.UUID, OwnerSnapshot]:
+    """Snapshots for several members of one owner, sharing the tree and role reads."""
+    now = utcnow()
+    parents, env_groups = await load_tree(owner_id)
+    shares = await load_shares(m.id for m in members)
+    roles = await load_roles(r for ss in shares.values() for s in ss for r in s.role_ids)
+    snapshots = {}
+    for m in members:
+        account = accounts.get(m.account_id) if m.account_id else None
+        snapshots[m.id] = OwnerSnapshot(
+            owner_id, parents, env_groups, member_info(m, account, now), shares[m.id], roles, now
+        )
+    return snapshots
+
+
+async def load_snapshot(owner_id: uuid.UUID, member: Member | None) -> OwnerSnapshot:
+    if member is None:
+        parents, env_groups = await load_tree(owner_id)
+        return OwnerSnapshot(owner_id, parents, env_groups)
+    account = await Account.get_or_none(id=member.account_id) if member.account_id else None
+    accounts = {account.id: account} if account else {}
+    return (await load_snapshots(owner_id, [member], accounts))[member.id]
+
+
+async def membership_of(owner_id: uuid.UUID, account_id: uuid.UUID) -> Member | None:
+    """The caller's current member record with an owner (the open one, if any)."""
+    return (
+        await Member.filter(owner_id=owner_id, account_id=account_id)
+        .order_by("-updated_at")
+        .exclude(status__in=[MemberStatus.REMOVED, MemberStatus.LEFT, MemberStatus.REJECTED,
+                             MemberStatus.EXPIRED])
+        .first()
+    )  # fmt: skip
+
+
+async def live_environment_ids(owner_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = (
+        await Environment.filter(owner_id=owner_id)
+        .exclude(status=EnvironmentStatus.DELETED)
+        .values_list("id", flat=True)
+    )
+    return [uuid.UUID(str(r)) for r in rows]
+
+
+def visible_environment_ids(snapshot: OwnerSnapshot, env_ids: Iterable[uuid.UUID]) -> list:
+    return [e for e in env_ids if PolicyCode.ENV_VIEW.value in snapshot.policies(e)]

@@ -1,0 +1,150 @@
+"""Accounts: sign-up, log-in, bearer sessions and account kinds."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from tortoise.exceptions import IntegrityError
+
+from domain.clock import utcnow
+from domain.errors import DomainError, ErrorCode, conflict, validation
+from models import Account, AccountKind, Session
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+MAX_DISPLAY_NAME = 120
+BAD_LOGIN = "Email or password is incorrect"
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def normalize_email(raw: str, field: str = "email") -> str:
+    """Syntax only (no DNS); reserved domains such as `*.example` are accepted."""
+    try:
+        result = validate_email(
+            raw.strip(), check_deliverability=False, globally_deliverable=False,
+            test_environment=True,
+        )  # fmt: skip
+    except EmailNotValidError as exc:
+        raise validation(f"Not a valid email address: {exc}", field) from None
+    return result.normalized.lower()
+
+
+def check_password(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise validation(f"Use at least {MIN_PASSWORD_LENGTH} characters", field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise validation("Password is too long", field)
+
+
+def clean_display_name(value: str | None, field: str = "displayName") -> str:
+    name = (value or "").strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise validation(f"At most {MAX_DISPLAY_NAME} characters", field)
+    return name
+
+
+async def hash_password(password: str) -> str:
+    # argon2 is deliberately slow; keep the event loop free while it runs.
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def _verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(_verify)
+
+
+async def create_account(
+    email: str,
+    password: str,
+    display_name: str | None,
+    kind: AccountKind,
+    trial_days: int,
+) -> Account:
+    """Validates everything before writing, so a refusal leaves no row behind."""
+    normalized = normalize_email(email)
+    check_password(password)
+    name = clean_display_name(display_name)
+    if await Account.exists(email=normalized):
+        raise conflict("An account with this email already exists", "email")
+    trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
+    try:
+        return await Account.create(
+            email=normalized,
+            display_name=name or normalized.split("@", 1)[0],
+            password_hash=await hash_password(password),
+            kind=kind,
+            trial_ends_at=trial_ends_at,
+        )
+    except IntegrityError:
+        raise conflict("An account with this email already exists", "email") from None
+
+
+async def authenticate(email: str, password: str) -> Account:
+    """The same answer, after the same work, whether the email exists or not."""
+    try:
+        normalized = normalize_email(email)
+    except DomainError:
+        normalized = None
+    account = await Account.get_or_none(email=normalized) if normalized else None
+    ok = await verify_password(account.password_hash if account else _DUMMY_HASH, password)
+    if account is None or not ok:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, BAD_LOGIN)
+    return account
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def open_session(account: Account, ttl_hours: int) -> str:
+    token = secrets.token_urlsafe(32)
+    await Session.create(
+        id=uuid.uuid4(),
+        account=account,
+        token_hash=_token_hash(token),
+        expires_at=utcnow() + timedelta(hours=ttl_hours),
+    )
+    return token
+
+
+async def account_for_token(token: str) -> Account | None:
+    session = await Session.get_or_none(token_hash=_token_hash(token)).select_related("account")
+    if session is None or session.revoked_at is not None or session.expires_at <= utcnow():
+        return None
+    return session.account
+
+
+async def revoke_session(token: str) -> bool:
+    count = await Session.filter(token_hash=_token_hash(token), revoked_at=None).update(
+        revoked_at=utcnow()
+    )
+    return count > 0
+
+
+def trial_expired(account: Account, now: datetime | None = None) -> bool:
+    return (
+        account.kind is AccountKind.TRIAL
+        and account.trial_ends_at is not None
+        and account.trial_ends_at <= (now or utcnow())
+    )
+
+
+def may_create_on_own_account(account: Account) -> bool:
+    return account.kind is AccountKind.FULL or (
+        account.kind is AccountKind.TRIAL and not trial_expired(account)
+    )

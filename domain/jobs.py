@@ -1,0 +1,22 @@
+"""The job table: every background job the domain can ask for, and what it carries.
+
+Jobs are written to the outbox inside the transaction of the change that causes them and
+handed to arq only after that transaction commits (see `domain.unit_of_work`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Job(str, Enum):
+    # payload: member_id, token, reason ("invite" | "reinvite" | "resend" | "copy")
+    INVITATION_EMAIL = "invitation_email"
+    # payload: member_id, decision ("accepted" | "rejected" | "left")
+    DECISION_EMAIL = "decision_email"
+    # payload: member_id; emails each environment newly visible to the member, once
+    SHARE_NOTIFICATIONS = "share_notifications"
+    # payload: member_id, trial_ends_at; member and owner, once per trial end
+    TRIAL_EXPIRED_EMAIL = "trial_expired_email"
+    # payload: environment_id, message, kind ("load" | "scaling")
+    ALERT_FANOUT = "alert_fanout"

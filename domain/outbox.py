@@ -1,0 +1,39 @@
+"""Writing jobs to the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from domain import unit_of_work
+from domain.clock import utcnow
+from domain.jobs import Job
+from models import OutboxJob
+
+
+async def add(
+    job: Job,
+    payload: dict[str, Any],
+    owner_id: uuid.UUID | None = None,
+    available_at: datetime | None = None,
+) -> OutboxJob:
+    row = await OutboxJob.create(
+        id=uuid.uuid4(),
+        job=job.value,
+        payload=payload,
+        owner_id=owner_id,
+        available_at=available_at or utcnow(),
+    )
+    uow = unit_of_work.current()
+    if uow is not None:
+        uow.job_ids.append(row.id)
+    return row
+
+
+def notify(account_ids: list[Any], reason: str, owner_id: Any) -> None:
+    """Queue a live `sharedWithMeChanged` push for these accounts, sent after commit."""
+    uow = unit_of_work.current()
+    ids = tuple(sorted({str(a) for a in account_ids if a}))
+    if uow is not None and ids:
+        uow.events.append(unit_of_work.LiveEvent(ids, reason, str(owner_id)))

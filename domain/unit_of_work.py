@@ -1,0 +1,77 @@
+"""One transaction per change, with its jobs and live events released only after commit.
+
+A rolled-back change therefore sends nothing; a committed one always has its outbox rows,
+so a Redis outage delays its jobs (the relay picks them up) but never loses them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tortoise.transactions import in_transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """Tells subscribers of these accounts that their "Shared with me" view changed."""
+
+    account_ids: tuple[str, ...]
+    reason: str
+    owner_id: str
+
+
+class AfterCommit(Protocol):
+    async def jobs_committed(self, job_ids: list[uuid.UUID]) -> None: ...
+
+    async def events_committed(self, events: list[LiveEvent]) -> None: ...
+
+
+@dataclass
+class UnitOfWork:
+    job_ids: list[uuid.UUID] = field(default_factory=list)
+    events: list[LiveEvent] = field(default_factory=list)
+
+
+_current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
+    "unit_of_work", default=None
+)
+
+
+def current() -> UnitOfWork | None:
+    return _current.get()
+
+
+@asynccontextmanager
+async def unit_of_work(after_commit: AfterCommit | None) -> AsyncIterator[UnitOfWork]:
+    outer = _current.get()
+    if outer is not None:  # already inside one: join it, the outer one releases
+        yield outer
+        return
+    uow = UnitOfWork()
+    token = _current.set(uow)
+    try:
+        async with in_transaction():
+            yield uow
+    finally:
+        _current.reset(token)
+    if after_commit is None:
+        return
+    # Failures here never undo the committed change: the outbox relay retries the jobs.
+    try:
+        if uow.job_ids:
+            await after_commit.jobs_committed(uow.job_ids)
+    except Exception:
+        log.warning("could not enqueue %d job(s); the relay will", len(uow.job_ids))
+    try:
+        if uow.events:
+            await after_commit.events_committed(uow.events)
+    except Exception:
+        log.warning("could not publish %d live event(s)", len(uow.events))

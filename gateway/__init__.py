@@ -1,0 +1,1 @@
+"""The ASGI application: HTTP transport, authentication and request context."""

@@ -1,0 +1,74 @@
+"""The Starlette application and its lifespan (Tortoise, Redis, after-commit dispatch)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+
+from collab.db import tortoise_config
+from collab.migrations import ensure_migrated
+from collab.settings import Settings, get_settings
+from gateway import redis as redis_client
+from gateway.dispatch import RedisAfterCommit
+from gateway.graphql_view import GraphQLEndpoint
+from gateway.rate_limits import RedisRateLimiter
+from schema.context import Services
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    redis = redis_client.connect(settings.redis_url, settings.queue_name)
+    services = Services(
+        settings=settings,
+        after_commit=RedisAfterCommit(redis, settings.events_channel),
+        limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
+    )
+    graphql = GraphQLEndpoint(services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await Tortoise.init(config=tortoise_config(settings.DATABASE_URL))
+        try:
+            await ensure_migrated()
+            yield
+        finally:
+            await Tortoise.close_connections()
+            await redis.aclose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await get_connection("default").execute_query("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            await redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.redis = redis
+    return app

@@ -1,0 +1,31 @@
+"""What happens after a change commits: its jobs go to arq, its live events to pub/sub."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict
+
+from arq.connections import ArqRedis
+
+from domain.clock import utcnow
+from domain.unit_of_work import LiveEvent
+from models import OutboxJob
+
+RUN_OUTBOX_JOB = "run_outbox_job"
+
+
+class RedisAfterCommit:
+    def __init__(self, redis: ArqRedis, channel: str) -> None:
+        self.redis = redis
+        self.channel = channel
+
+    async def jobs_committed(self, job_ids: list[uuid.UUID]) -> None:
+        for job_id in job_ids:
+            # The job id doubles as arq's job id: the relay enqueueing it again is a no-op.
+            await self.redis.enqueue_job(RUN_OUTBOX_JOB, str(job_id), _job_id=str(job_id))
+        await OutboxJob.filter(id__in=job_ids, enqueued_at=None).update(enqueued_at=utcnow())
+
+    async def events_committed(self, events: list[LiveEvent]) -> None:
+        for event in events:
+            await self.redis.publish(self.channel, json.dumps(asdict(event)))

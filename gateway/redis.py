@@ -1,0 +1,12 @@
+"""The one Redis client of a process: job queue (arq), rate limits and live events."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+
+
+def connect(url: str, queue_name: str) -> ArqRedis:
+    """Lazy: no round trip here, so the gateway starts (and answers) while Redis is down."""
+    pool = ConnectionPool.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    return ArqRedis(pool, default_queue_name=queue_name)

@@ -1,0 +1,49 @@
+"""Tortoise models, one module per aggregate."""
+
+from models.account import Account, Session
+from models.audit import AuditEntry
+from models.enums import (
+    AccountKind,
+    AccountRole,
+    AuditOutcome,
+    EnvironmentStatus,
+    MemberStatus,
+    OutboxStatus,
+    ShareTargetType,
+)
+from models.environment import (
+    Environment,
+    EnvironmentGroup,
+    EnvironmentOperation,
+    GroupEnvironment,
+)
+from models.member import InvitationToken, Member, Share, ShareRole
+from models.outbox import OutboxJob, SentEmail, ShareNotice
+from models.role import Policy, Role, RolePolicy
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "AccountRole",
+    "AuditEntry",
+    "AuditOutcome",
+    "Environment",
+    "EnvironmentGroup",
+    "EnvironmentOperation",
+    "EnvironmentStatus",
+    "GroupEnvironment",
+    "InvitationToken",
+    "Member",
+    "MemberStatus",
+    "OutboxJob",
+    "OutboxStatus",
+    "Policy",
+    "Role",
+    "RolePolicy",
+    "SentEmail",
+    "Session",
+    "Share",
+    "ShareNotice",
+    "ShareRole",
+    "ShareTargetType",
+]

@@ -1,0 +1,45 @@
+"""Accounts and their login sessions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import TimestampedModel
+from models.enums import AccountKind
+
+if TYPE_CHECKING:
+    from tortoise.fields.relational import ForeignKeyRelation
+
+
+class Account(TimestampedModel):
+    # Stored lower-cased so that uniqueness is case-insensitive on every database.
+    email = fields.CharField(max_length=320, unique=True)
+    display_name = fields.CharField(max_length=120, default="")
+    password_hash = fields.CharField(max_length=255)
+    kind = fields.CharEnumField(AccountKind, max_length=16, default=AccountKind.TRIAL)
+    trial_ends_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account"
+
+
+class Session(Model):
+    """A bearer token. Only its SHA-256 is stored, so a database leak yields no logins."""
+
+    account_id: uuid.UUID
+
+    id = fields.UUIDField(primary_key=True)
+    account: ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="sessions", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "session"

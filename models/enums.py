@@ -1,0 +1,50 @@
+"""Enumerations stored in the database and mirrored in the GraphQL schema."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class AccountKind(str, Enum):
+    FULL = "FULL"
+    TRIAL = "TRIAL"
+    COLLABORATOR = "COLLABORATOR"
+
+
+class EnvironmentStatus(str, Enum):
+    RUNNING = "RUNNING"
+    STOPPED = "STOPPED"
+    DELETED = "DELETED"
+
+
+class AccountRole(str, Enum):
+    VIEWER = "VIEWER"
+    ADMIN = "ADMIN"
+
+
+class MemberStatus(str, Enum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    TRIAL_EXPIRED = "TRIAL_EXPIRED"
+    REMOVED = "REMOVED"
+    LEFT = "LEFT"
+
+
+class ShareTargetType(str, Enum):
+    ENVIRONMENT = "ENVIRONMENT"
+    GROUP = "GROUP"
+    ROOT = "ROOT"
+
+
+class AuditOutcome(str, Enum):
+    ALLOWED = "ALLOWED"
+    DENIED = "DENIED"
+
+
+class OutboxStatus(str, Enum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"

@@ -1,0 +1,248 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from models.enums import AccountKind, AccountRole, AuditOutcome, EnvironmentStatus, MemberStatus, OutboxStatus, ShareTargetType
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='Account',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('email', fields.CharField(unique=True, max_length=320)),
+                ('display_name', fields.CharField(default='', max_length=120)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('kind', fields.CharEnumField(default=AccountKind.TRIAL, description='FULL: FULL\nTRIAL: TRIAL\nCOLLABORATOR: COLLABORATOR', enum_type=AccountKind, max_length=16)),
+                ('trial_ends_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'account', 'app': 'models', 'pk_attr': 'id'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='AuditEntry',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', db_constraint=True, to_field='id', related_name='audit_entries', on_delete=OnDelete.CASCADE)),
+                ('actor', fields.ForeignKeyField('models.Account', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='audit_actions', on_delete=OnDelete.SET_NULL)),
+                ('action', fields.CharField(max_length=64)),
+                ('outcome', fields.CharEnumField(description='ALLOWED: ALLOWED\nDENIED: DENIED', enum_type=AuditOutcome, max_length=8)),
+                ('target_type', fields.CharField(max_length=32)),
+                ('target_id', fields.CharField(null=True, max_length=64)),
+                ('environment_id', fields.UUIDField(null=True, db_index=True)),
+                ('detail', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'audit_entry', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Environment',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', db_constraint=True, to_field='id', related_name='environments', on_delete=OnDelete.CASCADE)),
+                ('created_by', fields.ForeignKeyField('models.Account', source_field='created_by_id', db_constraint=True, to_field='id', related_name='created_environments', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=40)),
+                ('display_name', fields.CharField(default='', max_length=120)),
+                ('status', fields.CharEnumField(description='RUNNING: RUNNING\nSTOPPED: STOPPED\nDELETED: DELETED', enum_type=EnvironmentStatus, max_length=16)),
+                ('name_slot', fields.CharField(default='', max_length=36)),
+            ],
+            options={'table': 'environment', 'app': 'models', 'unique_together': (('owner', 'name', 'name_slot'),), 'pk_attr': 'id'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='EnvironmentGroup',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', db_constraint=True, to_field='id', related_name='environment_groups', on_delete=OnDelete.CASCADE)),
+                ('parent', fields.ForeignKeyField('models.EnvironmentGroup', source_field='parent_id', null=True, db_constraint=True, to_field='id', related_name='children', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=80)),
+                ('parent_slot', fields.CharField(default='', max_length=36)),
+            ],
+            options={'table': 'environment_group', 'app': 'models', 'unique_together': (('owner', 'parent_slot', 'name'),), 'pk_attr': 'id'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='EnvironmentOperation',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('environment', fields.ForeignKeyField('models.Environment', source_field='environment_id', db_constraint=True, to_field='id', related_name='operations', on_delete=OnDelete.CASCADE)),
+                ('actor', fields.ForeignKeyField('models.Account', source_field='actor_id', db_constraint=True, to_field='id', related_name='operations', on_delete=OnDelete.CASCADE)),
+                ('action', fields.CharField(max_length=64)),
+                ('detail', fields.TextField(default='', unique=False)),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'environment_operation', 'app': 'models', 'pk_attr': 'id', 'table_description': 'What the built-in PaaS backend was asked to do: the record a real backend replaces.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='GroupEnvironment',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('group', fields.ForeignKeyField('models.EnvironmentGroup', source_field='group_id', db_constraint=True, to_field='id', related_name='placements', on_delete=OnDelete.CASCADE)),
+                ('environment', fields.ForeignKeyField('models.Environment', source_field='environment_id', db_constraint=True, to_field='id', related_name='placements', on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'group_environment', 'app': 'models', 'unique_together': (('group', 'environment'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Member',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', db_constraint=True, to_field='id', related_name='members', on_delete=OnDelete.CASCADE)),
+                ('email', fields.CharField(max_length=320)),
+                ('display_name', fields.CharField(null=True, max_length=120)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='memberships', on_delete=OnDelete.SET_NULL)),
+                ('account_role', fields.CharEnumField(default=AccountRole.VIEWER, description='VIEWER: VIEWER\nADMIN: ADMIN', enum_type=AccountRole, max_length=16)),
+                ('status', fields.CharEnumField(default=MemberStatus.PENDING, description='PENDING: PENDING\nACTIVE: ACTIVE\nSUSPENDED: SUSPENDED\nREJECTED: REJECTED\nEXPIRED: EXPIRED\nTRIAL_EXPIRED: TRIAL_EXPIRED\nREMOVED: REMOVED\nLEFT: LEFT', enum_type=MemberStatus, max_length=16)),
+                ('invited_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('accepted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('invitation_expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('open_slot', fields.CharField(max_length=320)),
+            ],
+            options={'table': 'member', 'app': 'models', 'unique_together': (('owner', 'open_slot'),), 'pk_attr': 'id'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='InvitationToken',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('member', fields.ForeignKeyField('models.Member', source_field='member_id', db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.CASCADE)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'invitation_token', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Only the SHA-256 of the emailed token is kept, and a re-send revokes the previous one.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OutboxJob',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('job', fields.CharField(max_length=64)),
+                ('payload', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('status', fields.CharEnumField(default=OutboxStatus.PENDING, description='PENDING: PENDING\nDONE: DONE\nFAILED: FAILED', enum_type=OutboxStatus, max_length=8)),
+                ('owner_id', fields.UUIDField(null=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('available_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('attempts', fields.IntField(default=0)),
+                ('enqueued_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.TextField(null=True, unique=False)),
+            ],
+            options={'table': 'outbox_job', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Policy',
+            fields=[
+                ('code', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('description', fields.CharField(max_length=255)),
+            ],
+            options={'table': 'policy', 'app': 'models', 'pk_attr': 'code'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Role',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', null=True, db_constraint=True, to_field='id', related_name='roles', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(max_length=80)),
+                ('description', fields.CharField(default='', max_length=500)),
+                ('receive_load_alerts', fields.BooleanField(default=False)),
+                ('built_in', fields.BooleanField(default=False)),
+                ('owner_slot', fields.CharField(max_length=36)),
+            ],
+            options={'table': 'role', 'app': 'models', 'unique_together': (('owner_slot', 'name'),), 'pk_attr': 'id'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='RolePolicy',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('role', fields.ForeignKeyField('models.Role', source_field='role_id', db_constraint=True, to_field='id', related_name='role_policies', on_delete=OnDelete.CASCADE)),
+                ('policy', fields.ForeignKeyField('models.Policy', source_field='policy_id', db_constraint=True, to_field='code', related_name='role_policies', on_delete=OnDelete.RESTRICT)),
+            ],
+            options={'table': 'role_policy', 'app': 'models', 'unique_together': (('role', 'policy'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SentEmail',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=255)),
+                ('recipient', fields.CharField(max_length=320)),
+                ('subject', fields.CharField(max_length=255)),
+                ('sent_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'sent_email', 'app': 'models', 'pk_attr': 'key', 'table_description': 'One row per email that left, so a retried job finds its key here and sends nothing.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Session',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='sessions', on_delete=OnDelete.CASCADE)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'session', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A bearer token. Only its SHA-256 is stored, so a database leak yields no logins.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Share',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('member', fields.ForeignKeyField('models.Member', source_field='member_id', db_constraint=True, to_field='id', related_name='shares', on_delete=OnDelete.CASCADE)),
+                ('target_type', fields.CharEnumField(description='ENVIRONMENT: ENVIRONMENT\nGROUP: GROUP\nROOT: ROOT', enum_type=ShareTargetType, max_length=16)),
+                ('environment', fields.ForeignKeyField('models.Environment', source_field='environment_id', null=True, db_constraint=True, to_field='id', related_name='shares', on_delete=OnDelete.CASCADE)),
+                ('group', fields.ForeignKeyField('models.EnvironmentGroup', source_field='group_id', null=True, db_constraint=True, to_field='id', related_name='shares', on_delete=OnDelete.CASCADE)),
+                ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('target_key', fields.CharField(max_length=48)),
+            ],
+            options={'table': 'share', 'app': 'models', 'unique_together': (('member', 'target_key'),), 'pk_attr': 'id'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='ShareNotice',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('member_id', fields.UUIDField()),
+                ('environment_id', fields.UUIDField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'share_notice', 'app': 'models', 'unique_together': (('member_id', 'environment_id'),), 'pk_attr': 'id', 'table_description': 'Environments a member was told about, so a share is announced once per environment.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ShareRole',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('share', fields.ForeignKeyField('models.Share', source_field='share_id', db_constraint=True, to_field='id', related_name='share_roles', on_delete=OnDelete.CASCADE)),
+                ('role', fields.ForeignKeyField('models.Role', source_field='role_id', db_constraint=True, to_field='id', related_name='share_roles', on_delete=OnDelete.RESTRICT)),
+            ],
+            options={'table': 'share_role', 'app': 'models', 'unique_together': (('share', 'role'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+    ]

@@ -1,0 +1,78 @@
+"""The typed per-request context: who is calling, their loaders, and the app's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import strawberry
+
+from domain.errors import DomainError, ErrorCode
+from domain.unit_of_work import AfterCommit
+from models import Account
+from schema.errors import unauthenticated
+from schema.loaders import CallerAccess, Loaders
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from collab.settings import Settings
+    from domain.rate_limit import RateLimiter
+
+
+class EventBroker(Protocol):
+    """Live events across gateway replicas (Redis pub/sub in production)."""
+
+    def listen(self, account_id: str) -> AsyncIterator[dict[str, Any]]: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    after_commit: AfterCommit
+    limiter: RateLimiter
+    events: EventBroker | None = None
+
+
+@dataclass
+class Context:
+    services: Services
+    account: Account | None = None
+    session_token: str | None = None
+    is_platform: bool = False
+    client_address: str = "unknown"
+    request: Any = None
+    connection_params: dict[str, Any] | None = None
+    loaders: Loaders = field(default_factory=Loaders)
+    access: CallerAccess = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.access = CallerAccess(self.account, self.loaders)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def refresh(self) -> None:
+        """Drop what this request cached: a mutation changed it."""
+        self.loaders = Loaders()
+        self.access = CallerAccess(self.account, self.loaders)
+
+    def caller(self) -> Account:
+        """For queries: no login is a top-level UNAUTHENTICATED error."""
+        if self.account is None:
+            raise unauthenticated()
+        return self.account
+
+    def caller_for_mutation(self) -> Account:
+        """For mutations: no login is a typed UNAUTHENTICATED error in the payload."""
+        if self.account is None:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "Log in first")
+        return self.account
+
+    def require_platform(self) -> None:
+        if not self.is_platform:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "A valid X-Platform-Token is required")
+
+
+Info = strawberry.Info[Context, None]

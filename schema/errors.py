@@ -1,0 +1,78 @@
+"""Both kinds of failure: `UserError` in a payload, and coded top-level GraphQL errors."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from domain.errors import DomainError, ErrorCode
+from schema.enums import ErrorCode as _registered  # noqa: F401 - registers the GraphQL enum
+
+
+@strawberry.type
+class UserError:
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+    @classmethod
+    def of(cls, error: DomainError) -> UserError:
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+class ApiError(GraphQLError):
+    """A top-level error the client is meant to see, with `extensions.code`."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message, extensions={"code": code.value})
+
+
+def unauthenticated() -> ApiError:
+    return ApiError(ErrorCode.UNAUTHENTICATED, "Log in first")
+
+
+def _is_public(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is None or isinstance(original, (ApiError, DomainError))
+
+
+class HideInternalErrors(MaskErrors):
+    """Unexpected exceptions become "Internal error" with a code; no stack trace leaks."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            should_mask_error=lambda e: not _is_public(e), error_message="Internal error"
+        )
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+
+P = TypeVar("P")
+
+
+def returns_payload(
+    payload: type[P],
+) -> Callable[[Callable[..., Awaitable[P]]], Callable[..., Awaitable[P]]]:
+    """Turns a `DomainError` raised by the mutation into `payload(errors=[...])`."""
+
+    def decorate(fn: Callable[..., Awaitable[P]]) -> Callable[..., Awaitable[P]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> P:
+            try:
+                return await fn(*args, **kwargs)
+            except DomainError as error:
+                return payload(errors=[UserError.of(error)])  # type: ignore[call-arg]
+
+        wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

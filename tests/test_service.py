@@ -1,0 +1,61 @@
+"""Health and readiness, and the refusal to run on an unmigrated database."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from collab.migrations import UnmigratedDatabase
+from collab.settings import Settings
+from gateway.app import create_app
+
+
+async def test_healthz_and_readyz(http):
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "database": "ok", "redis": "ok"}
+
+
+async def test_readyz_reports_redis_down(settings, tmp_path):
+    down = settings.model_copy(update={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    app = create_app(down)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["redis"].startswith("error")
+    assert r.json()["database"] == "ok"
+
+
+async def test_graphiql_is_served_on_get(http):
+    r = await http.get("/graphql", headers={"accept": "text/html"})
+    assert r.status_code == 200
+    assert "graphiql" in r.text.lower()
+
+
+async def test_the_app_refuses_an_unmigrated_database(tmp_path):
+    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite://{tmp_path / 'empty.db'}")  # type: ignore[call-arg]
+    app = create_app(settings)
+    with pytest.raises(UnmigratedDatabase, match="collab migrate"):
+        async with app.router.lifespan_context(app):
+            pass
+    await Tortoise.close_connections()
+
+
+async def test_unexpected_errors_are_masked(gql, monkeypatch):
+    from domain import accounts
+
+    async def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(accounts, "create_account", boom)
+    r = await gql(
+        'mutation { signUp(email: "x@collab.example", password: "longenough") { token } }'
+    )
+    assert r.status == 200
+    assert r.errors[0]["message"] == "Internal error"
+    assert r.codes() == ["INTERNAL_SERVER_ERROR"]
+    assert "secret" not in str(r.body)

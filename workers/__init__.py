@@ -1,0 +1,1 @@
+"""arq workers: the outbox relay, email jobs, fan-out and cron schedules."""
