@@ -8,11 +8,13 @@ from strawberry.tools import merge_types
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
 from schema.errors import HideInternalErrors
+from schema.members.mutations import MemberMutation
+from schema.members.queries import MemberQuery
 from schema.permissions import RequiresPolicy
 from schema.platform.mutations import PlatformMutation
 
-QUERIES: tuple[type, ...] = (AccountQuery,)
-MUTATIONS: tuple[type, ...] = (AccountMutation, PlatformMutation)
+QUERIES: tuple[type, ...] = (AccountQuery, MemberQuery,)
+MUTATIONS: tuple[type, ...] = (AccountMutation, MemberMutation, PlatformMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 Query = merge_types("Query", QUERIES)

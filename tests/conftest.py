@@ -56,6 +56,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Real argon2, with its cheapest parameters: the suite hashes hundreds of passwords.
+
+    Production keeps the library's recommended profile (see domain/accounts.py).
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from domain import accounts
+
+    saved = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    accounts._DUMMY_HASH = accounts._hasher.hash("not-a-real-password")
+    yield
+    accounts._hasher, accounts._DUMMY_HASH = saved
+
+
 @pytest.fixture(scope="session")
 def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = databases.sqlite_url(tmp_path_factory.mktemp("sqlite"))

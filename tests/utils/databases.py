@@ -71,6 +71,6 @@ async def reset(url: str) -> None:
             "TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES) + " RESTART IDENTITY CASCADE"
         )
     else:
-        for table in TABLES:
-            await conn.execute_script(f'DELETE FROM "{table}"')
+        deletes = "".join(f'DELETE FROM "{table}";' for table in TABLES)
+        await conn.execute_script(f"BEGIN;{deletes}COMMIT;")
     await sync_catalogue()

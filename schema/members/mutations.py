@@ -1,0 +1,186 @@
+"""Owner-side member management and the invitee's decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from domain import members as lifecycle
+from domain import rate_limit
+from domain.errors import DomainError, ErrorCode
+from domain.ids import parse_id
+from domain.unit_of_work import unit_of_work
+from models import Account as AccountModel
+from models import Member as MemberModel
+from schema.accounts.types import Account, AuthPayload
+from schema.context import Context, Info
+from schema.errors import returns_payload
+from schema.members.inputs import InviteMemberInput, UpdateMemberInput
+from schema.members.types import Member, MemberPayload
+
+
+async def _inviting(context: Context) -> AccountModel:
+    """Invitations send email to strangers: capped per owner."""
+    owner = context.caller_for_mutation()
+    limiter = context.services.limiter
+    key = str(owner.id)
+    if await limiter.exceeded(rate_limit.INVITATIONS_PER_OWNER, key):
+        raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitations; try again later")
+    await limiter.hit(rate_limit.INVITATIONS_PER_OWNER, key)
+    return owner
+
+
+async def _changed(context: Context, change: Callable[[], Awaitable[Any]]) -> Any:
+    async with unit_of_work(context.services.after_commit):
+        result = await change()
+    context.refresh()
+    return result
+
+
+async def _guarding_token(context: Context, token: str | None, change: Callable[[], Awaitable[Any]]) -> Any:
+    """Failed token presentations count towards the per-address guess limit."""
+    limiter, address = context.services.limiter, context.client_address
+    if token is not None and await limiter.exceeded(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address):
+        raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitation attempts; try later")
+    try:
+        return await _changed(context, change)
+    except DomainError as error:
+        if token is not None and error.code in (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED):
+            await limiter.hit(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address)
+        raise
+
+
+def _ttl(context: Context) -> int:
+    return context.settings.INVITATION_TTL_HOURS
+
+
+def _payload(member: MemberModel) -> MemberPayload:
+    return MemberPayload(member=Member.of(member))
+
+
+@strawberry.type
+class MemberMutation:
+    @strawberry.mutation(description="Invite a collaborator by email; the member starts PENDING.")
+    @returns_payload(MemberPayload)
+    async def invite_member(self, info: Info, input: InviteMemberInput) -> MemberPayload:
+        owner = await _inviting(info.context)
+        requests = [s.request() for s in input.shares]
+        member, _ = await _changed(info.context, lambda: lifecycle.invite(
+            owner, input.email, input.display_name, input.account_role, requests,
+            _ttl(info.context),
+        ))  # fmt: skip
+        return _payload(member)
+
+    @strawberry.mutation(description="Edit a member; `shares`, when given, replaces all shares.")
+    @returns_payload(MemberPayload)
+    async def update_member(
+        self, info: Info, id: strawberry.ID, input: UpdateMemberInput
+    ) -> MemberPayload:
+        owner = info.context.caller_for_mutation()
+        changes = lifecycle.MemberChanges(
+            display_name=input.display_name if input.display_name is not strawberry.UNSET else None,
+            set_display_name=input.display_name is not strawberry.UNSET,
+            account_role=input.account_role,
+            shares=None if input.shares is None else [s.request() for s in input.shares],
+        )
+        member = await _changed(info.context, lambda: lifecycle.update(owner, parse_id(id), changes))
+        return _payload(member)
+
+    @strawberry.mutation(description="A new PENDING member with the same account role and shares.")
+    @returns_payload(MemberPayload)
+    async def copy_member(
+        self, info: Info, id: strawberry.ID, email: str, display_name: str | None = None
+    ) -> MemberPayload:
+        owner = await _inviting(info.context)
+        member, _ = await _changed(info.context, lambda: lifecycle.copy(
+            owner, parse_id(id), email, display_name, _ttl(info.context)
+        ))  # fmt: skip
+        return _payload(member)
+
+    @strawberry.mutation
+    @returns_payload(MemberPayload)
+    async def suspend_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
+        owner = info.context.caller_for_mutation()
+        return _payload(await _changed(info.context, lambda: lifecycle.suspend(owner, parse_id(id))))
+
+    @strawberry.mutation
+    @returns_payload(MemberPayload)
+    async def activate_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
+        owner = info.context.caller_for_mutation()
+        return _payload(await _changed(info.context, lambda: lifecycle.activate(owner, parse_id(id))))
+
+    @strawberry.mutation(description="End the collaboration; the record and shares are kept.")
+    @returns_payload(MemberPayload)
+    async def remove_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
+        owner = info.context.caller_for_mutation()
+        return _payload(await _changed(info.context, lambda: lifecycle.remove(owner, parse_id(id))))
+
+    @strawberry.mutation(description="A new invitation for a REMOVED, LEFT, REJECTED or EXPIRED member.")
+    @returns_payload(MemberPayload)
+    async def reinvite_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
+        owner = await _inviting(info.context)
+        member, _ = await _changed(
+            info.context, lambda: lifecycle.reinvite(owner, parse_id(id), _ttl(info.context))
+        )
+        return _payload(member)
+
+    @strawberry.mutation(description="Send a PENDING invitation again; the previous link stops working.")
+    @returns_payload(MemberPayload)
+    async def resend_invitation(self, info: Info, id: strawberry.ID) -> MemberPayload:
+        owner = await _inviting(info.context)
+        member, _ = await _changed(
+            info.context, lambda: lifecycle.resend(owner, parse_id(id), _ttl(info.context))
+        )
+        return _payload(member)
+
+    @strawberry.mutation(description="Accept by the emailed token or, logged in, by invitation id.")
+    @returns_payload(MemberPayload)
+    async def accept_invitation(
+        self, info: Info, token: str | None = None, id: strawberry.ID | None = None
+    ) -> MemberPayload:
+        account = info.context.account
+        member_id = parse_id(id) if id is not None else None
+        if id is not None and member_id is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "Invitation not found", "id")
+        member = await _guarding_token(info.context, token, lambda: lifecycle.accept_invitation(
+            account=account, token=token, member_id=member_id
+        ))  # fmt: skip
+        return _payload(member)
+
+    @strawberry.mutation(description="Reject by the emailed token or, logged in, by invitation id.")
+    @returns_payload(MemberPayload)
+    async def reject_invitation(
+        self, info: Info, token: str | None = None, id: strawberry.ID | None = None
+    ) -> MemberPayload:
+        account = info.context.account
+        member_id = parse_id(id) if id is not None else None
+        if id is not None and member_id is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "Invitation not found", "id")
+        member = await _guarding_token(info.context, token, lambda: lifecycle.reject_invitation(
+            account=account, token=token, member_id=member_id
+        ))  # fmt: skip
+        return _payload(member)
+
+    @strawberry.mutation(description="Create a COLLABORATOR account for the invited email and accept.")
+    @returns_payload(AuthPayload)
+    async def sign_up_with_invitation(
+        self, info: Info, token: str, password: str, display_name: str | None = None
+    ) -> AuthPayload:
+        from domain.accounts import open_session
+
+        context = info.context
+        account, _ = await _guarding_token(context, token, lambda: lifecycle.sign_up_with_invitation(
+            token=token, password=password, display_name=display_name,
+            trial_days=context.settings.TRIAL_DAYS,
+        ))  # fmt: skip
+        session = await open_session(account, context.settings.SESSION_TTL_HOURS)
+        return AuthPayload(token=session, account=Account.of(account))
+
+    @strawberry.mutation(description="Stop collaborating with an owner.")
+    @returns_payload(MemberPayload)
+    async def leave_collaboration(self, info: Info, member_id: strawberry.ID) -> MemberPayload:
+        account = info.context.caller_for_mutation()
+        member = await _changed(info.context, lambda: lifecycle.leave(account, parse_id(member_id)))
+        return _payload(member)
