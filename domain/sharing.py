@@ -83,9 +83,7 @@ async def parse_requests(
         where = f"{field_name}[{i}]"
         targets = [req.environment_id is not None, req.group_id is not None, bool(req.root)]
         if sum(targets) != 1:
-            raise validation(
-                "Give exactly one target: environmentId, groupId or root", where
-            )
+            raise validation("Give exactly one target: environmentId, groupId or root", where)
         if not req.role_ids:
             raise validation("Give at least one role", f"{where}.roleIds")
         roles = [parse_id(r) for r in req.role_ids]

@@ -31,7 +31,9 @@ class InviteMemberInput:
     shares: list[ShareInput] = strawberry.field(default_factory=list)
 
 
-@strawberry.input(description="Fields left out stay as they are; `shares`, when given, replaces all.")
+@strawberry.input(
+    description="Fields left out stay as they are; `shares`, when given, replaces all."
+)
 class UpdateMemberInput:
     display_name: str | None = strawberry.UNSET
     account_role: AccountRole | None = None

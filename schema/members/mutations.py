@@ -39,7 +39,9 @@ async def _changed(context: Context, change: Callable[[], Awaitable[Any]]) -> An
     return result
 
 
-async def _guarding_token(context: Context, token: str | None, change: Callable[[], Awaitable[Any]]) -> Any:
+async def _guarding_token(
+    context: Context, token: str | None, change: Callable[[], Awaitable[Any]]
+) -> Any:
     """Failed token presentations count towards the per-address guess limit."""
     limiter, address = context.services.limiter, context.client_address
     if token is not None and await limiter.exceeded(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address):
@@ -85,7 +87,9 @@ class MemberMutation:
             account_role=input.account_role,
             shares=None if input.shares is None else [s.request() for s in input.shares],
         )
-        member = await _changed(info.context, lambda: lifecycle.update(owner, parse_id(id), changes))
+        member = await _changed(
+            info.context, lambda: lifecycle.update(owner, parse_id(id), changes)
+        )
         return _payload(member)
 
     @strawberry.mutation(description="A new PENDING member with the same account role and shares.")
@@ -103,13 +107,17 @@ class MemberMutation:
     @returns_payload(MemberPayload)
     async def suspend_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = info.context.caller_for_mutation()
-        return _payload(await _changed(info.context, lambda: lifecycle.suspend(owner, parse_id(id))))
+        return _payload(
+            await _changed(info.context, lambda: lifecycle.suspend(owner, parse_id(id)))
+        )
 
     @strawberry.mutation
     @returns_payload(MemberPayload)
     async def activate_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = info.context.caller_for_mutation()
-        return _payload(await _changed(info.context, lambda: lifecycle.activate(owner, parse_id(id))))
+        return _payload(
+            await _changed(info.context, lambda: lifecycle.activate(owner, parse_id(id)))
+        )
 
     @strawberry.mutation(description="End the collaboration; the record and shares are kept.")
     @returns_payload(MemberPayload)
@@ -117,7 +125,9 @@ class MemberMutation:
         owner = info.context.caller_for_mutation()
         return _payload(await _changed(info.context, lambda: lifecycle.remove(owner, parse_id(id))))
 
-    @strawberry.mutation(description="A new invitation for a REMOVED, LEFT, REJECTED or EXPIRED member.")
+    @strawberry.mutation(
+        description="A new invitation for a REMOVED, LEFT, REJECTED or EXPIRED member."
+    )
     @returns_payload(MemberPayload)
     async def reinvite_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = await _inviting(info.context)
@@ -126,7 +136,9 @@ class MemberMutation:
         )
         return _payload(member)
 
-    @strawberry.mutation(description="Send a PENDING invitation again; the previous link stops working.")
+    @strawberry.mutation(
+        description="Send a PENDING invitation again; the previous link stops working."
+    )
     @returns_payload(MemberPayload)
     async def resend_invitation(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = await _inviting(info.context)
@@ -163,7 +175,9 @@ class MemberMutation:
         ))  # fmt: skip
         return _payload(member)
 
-    @strawberry.mutation(description="Create a COLLABORATOR account for the invited email and accept.")
+    @strawberry.mutation(
+        description="Create a COLLABORATOR account for the invited email and accept."
+    )
     @returns_payload(AuthPayload)
     async def sign_up_with_invitation(
         self, info: Info, token: str, password: str, display_name: str | None = None

@@ -44,4 +44,3 @@ class MemberQuery:
             await limiter.hit(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address)
             raise ApiError(error.code, error.message) from None
         return Invitation.of(member)
-

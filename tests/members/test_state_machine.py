@@ -14,7 +14,7 @@ from domain.clock import utcnow
 from models import AuditEntry, InvitationToken, Member, OutboxJob, Share
 from tests.conftest import PLATFORM_TOKEN
 from tests.utils.accounts import User, sign_up
-from tests.utils.members import ACCEPT_BY_ID, ERRORS, VIEWER, invite
+from tests.utils.members import ERRORS, VIEWER, invite
 
 OWNER_MUTATIONS = {
     "suspendMember": "suspendMember(id: $id)",
@@ -101,11 +101,7 @@ async def snapshot(mid: str) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-CASES = [
-    (status, name)
-    for status in ALLOWED
-    for name in [*OWNER_MUTATIONS, *MEMBER_MUTATIONS]
-]
+CASES = [(status, name) for status in ALLOWED for name in [*OWNER_MUTATIONS, *MEMBER_MUTATIONS]]
 
 
 @pytest.mark.parametrize(("status", "mutation"), CASES)

@@ -26,7 +26,8 @@ class User:
 
 
 async def sign_up(gql: GraphQLClient, name: str | None = None, email: str | None = None) -> User:
-    email = email or f"{name or 'user'}-{uuid.uuid4().hex[:6]}@collab.example"
+    slug = (name or "user").lower().replace(" ", "-")
+    email = email or f"{slug}-{uuid.uuid4().hex[:6]}@collab.example"
     r = await gql(SIGN_UP, email=email, password=PASSWORD, displayName=name)
     p = r.ok("signUp")
     return User(p["account"]["id"], p["account"]["email"], p["token"], gql.as_(p["token"]))
