@@ -1,0 +1,304 @@
+"""The page behind the emailed invitation link: see who invites you, then accept or reject.
+
+Token checks come first on every request (an unknown or spent token is a 404 page, an
+expired one a 410 page), failed token presentations count towards the per-address guess
+limit shared with the GraphQL API, and every change runs in a unit of work so its emails
+are enqueued only after commit. No DomainError ever reaches the browser as a stack trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from domain import accounts, rate_limit
+from domain import members as lifecycle
+from domain.clock import utcnow
+from domain.errors import DomainError, ErrorCode
+from domain.unit_of_work import unit_of_work
+from gateway.pages.csrf import FIELD, CsrfGuard
+from gateway.pages.rendering import domain_error_page, error_page, render
+from models import (
+    Account,
+    AccountRole,
+    EnvironmentStatus,
+    Member,
+    Share,
+    ShareRole,
+    ShareTargetType,
+)
+from schema.context import Services
+
+log = logging.getLogger(__name__)
+DELETED = EnvironmentStatus.DELETED
+
+MAX_TOKEN_LENGTH = 200  # issued tokens are 43 characters; anything far longer is a guess
+WRONG_PASSWORD = "That password is not correct for {email}. Try again."
+TOO_MANY_LOGINS = "Too many failed log-ins for this email. Wait a few minutes and try again."
+ACCOUNT_APPEARED = (
+    "An account for {email} already exists. Enter its password to accept the invitation."
+)
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    label: str
+    roles: list[str]
+
+
+@dataclass
+class InvitationView:
+    """What the page shows about one pending invitation."""
+
+    member: Member
+    owner: Account
+    has_account: bool
+    shared: list[SharedItem] = field(default_factory=list)
+
+    @property
+    def owner_name(self) -> str:
+        return self.owner.display_name or self.owner.email
+
+    @property
+    def expires_at(self) -> str:
+        value = self.member.invitation_expires_at
+        if value is None:
+            return ""
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.member.account_role is AccountRole.ADMIN
+
+
+async def _shared_items(member: Member) -> list[SharedItem]:
+    shares = await Share.filter(member_id=member.id).prefetch_related("environment", "group")
+    roles: dict[object, list[str]] = {}
+    for link in await ShareRole.filter(share_id__in=[s.id for s in shares]).select_related("role"):
+        roles.setdefault(link.share_id, []).append(link.role.name)
+    items: list[SharedItem] = []
+    now = utcnow()
+    for share in shares:
+        if share.expires_at is not None and share.expires_at <= now:
+            continue  # an expired share grants nothing: do not advertise it
+        if share.target_type is ShareTargetType.ROOT:
+            label = "All environments"
+        elif share.target_type is ShareTargetType.GROUP and share.group is not None:
+            label = f"Group “{share.group.name}”"
+        elif share.environment is not None and share.environment.status is not DELETED:
+            env = share.environment
+            label = f"Environment “{env.display_name or env.name}”"
+        else:
+            continue
+        items.append(SharedItem(label, sorted(roles.get(share.id, []))))
+    return sorted(items, key=lambda item: (item.label != "All environments", item.label))
+
+
+async def load_view(member: Member) -> InvitationView:
+    owner = await Account.get(id=member.owner_id)
+    has_account = await Account.exists(email=member.email)
+    return InvitationView(member, owner, has_account, await _shared_items(member))
+
+
+def _purpose(action: str, token: str) -> str:
+    """A form's signature is good for one action on one invitation only."""
+    return f"invitation-{action}:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+class InvitationPages:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        settings = services.settings
+        self.csrf = CsrfGuard(
+            settings.SECRET_KEY, secure=settings.public_url.startswith("https://"),
+            path="/invitations",
+        )  # fmt: skip
+        self.dashboard_url = f"{settings.public_url}/graphql"
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/invitations/{token}", self.show, methods=["GET"]),
+            Route("/invitations/{token}/accept", self.accept, methods=["POST"]),
+            Route("/invitations/{token}/reject", self.reject, methods=["POST"]),
+        ]
+
+    # -- request plumbing -------------------------------------------------------------
+
+    @staticmethod
+    def _address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    async def _guarded(self, request: Request, handler: Handler) -> Response:
+        """Rate limit, then run; DomainErrors become readable pages, never a traceback."""
+        token: str = request.path_params["token"]
+        limiter, address = self.services.limiter, self._address(request)
+        limit = rate_limit.TOKEN_GUESSES_PER_ADDRESS
+        try:
+            if await limiter.exceeded(limit, address):
+                raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitation attempts")
+            if not token or len(token) > MAX_TOKEN_LENGTH:
+                raise DomainError(ErrorCode.INVALID_TOKEN, lifecycle.INVALID_TOKEN, "token")
+            return await handler(request, token)
+        except DomainError as error:
+            if error.code in (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED):
+                await limiter.hit(limit, address)
+            retry = limit.window_seconds if error.code is ErrorCode.RATE_LIMITED else None
+            return domain_error_page(error, retry_after=retry)
+        except Exception:
+            log.exception("invitation page failed")
+            return error_page(
+                500, "Something went wrong on our side",
+                "Nothing was changed. Please try again in a moment.",
+            )  # fmt: skip
+
+    async def _form(self, request: Request, action: str, token: str) -> FormData | Response:
+        """The posted form, or the 403/400 page when it is not one of ours."""
+        try:
+            form = await request.form(max_files=0, max_fields=10, max_part_size=16 * 1024)
+        except Exception:
+            return error_page(400, "The form could not be read", "Go back and try again.")
+        submitted = form.get(FIELD)
+        if not isinstance(submitted, str) or not self.csrf.valid(
+            request, submitted, _purpose(action, token)
+        ):
+            return error_page(
+                403, "This form has expired",
+                "For your safety nothing was changed. Open the invitation again and "
+                "resubmit the form from there.",
+                retry_link=f"/invitations/{token}",
+            )  # fmt: skip
+        return form
+
+    def _invitation_page(
+        self, request: Request, token: str, view: InvitationView, *, status: int = 200,
+        error: str | None = None, error_field: str | None = None, display_name: str = "",
+    ) -> HTMLResponse:  # fmt: skip
+        nonce, is_new = self.csrf.nonce(request)
+        context: dict[str, Any] = {
+            "view": view,
+            "owner_name": view.owner_name,
+            "email": view.member.email,
+            "accept_url": f"/invitations/{token}/accept",
+            "reject_url": f"/invitations/{token}/reject",
+            "accept_csrf": self.csrf.sign(nonce, _purpose("accept", token)),
+            "reject_csrf": self.csrf.sign(nonce, _purpose("reject", token)),
+            "csrf_field": FIELD,
+            "error": error,
+            "error_field": error_field,
+            "display_name": display_name,
+        }
+        response = render("invitation.html", context, status)
+        if is_new:
+            self.csrf.set_cookie(response, nonce)
+        return response
+
+    # -- routes -----------------------------------------------------------------------
+
+    async def show(self, request: Request) -> Response:
+        return await self._guarded(request, self._show)
+
+    async def accept(self, request: Request) -> Response:
+        return await self._guarded(request, self._accept)
+
+    async def reject(self, request: Request) -> Response:
+        return await self._guarded(request, self._reject)
+
+    async def _show(self, request: Request, token: str) -> Response:
+        member = await lifecycle.invitation_by_token(token)
+        return self._invitation_page(request, token, await load_view(member))
+
+    async def _accept(self, request: Request, token: str) -> Response:
+        form = await self._form(request, "accept", token)
+        if isinstance(form, Response):
+            return form
+        member = await lifecycle.invitation_by_token(token)  # 404/410 before anything else
+        view = await load_view(member)
+        password = form.get("password")
+        password = password if isinstance(password, str) else ""
+        if view.has_account:
+            return await self._log_in_and_accept(request, token, view, password)
+        raw_name = form.get("display_name")
+        display_name = raw_name if isinstance(raw_name, str) else ""
+        try:
+            async with unit_of_work(self.services.after_commit):
+                _, member = await lifecycle.sign_up_with_invitation(
+                    token=token, password=password, display_name=display_name or None,
+                    trial_days=self.services.settings.TRIAL_DAYS,
+                )  # fmt: skip
+        except DomainError as error:
+            if error.code is ErrorCode.VALIDATION:
+                return self._invitation_page(
+                    request, token, view, status=422, error=_sentence(error.message),
+                    error_field=_form_field(error.field), display_name=display_name,
+                )  # fmt: skip
+            if error.code is ErrorCode.CONFLICT:  # an account appeared since the page loaded
+                view.has_account = True
+                return self._invitation_page(
+                    request, token, view, status=409,
+                    error=ACCOUNT_APPEARED.format(email=view.member.email),
+                    error_field="password",
+                )  # fmt: skip
+            raise
+        return self._accepted(view, created=True)
+
+    async def _log_in_and_accept(
+        self, request: Request, token: str, view: InvitationView, password: str
+    ) -> Response:
+        limiter, address = self.services.limiter, self._address(request)
+        email = view.member.email
+        if await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_EMAIL, email) or (
+            await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
+        ):
+            return self._invitation_page(
+                request, token, view, status=429, error=TOO_MANY_LOGINS, error_field="password"
+            )
+        try:
+            account = await accounts.authenticate(email, password)
+        except DomainError:
+            await limiter.hit(rate_limit.FAILED_LOGIN_PER_EMAIL, email)
+            await limiter.hit(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
+            return self._invitation_page(
+                request, token, view, status=401,
+                error=WRONG_PASSWORD.format(email=email), error_field="password",
+            )  # fmt: skip
+        async with unit_of_work(self.services.after_commit):
+            await lifecycle.accept_invitation(account=account, token=token)
+        return self._accepted(view, created=False)
+
+    async def _reject(self, request: Request, token: str) -> Response:
+        form = await self._form(request, "reject", token)
+        if isinstance(form, Response):
+            return form
+        member = await lifecycle.invitation_by_token(token)
+        view = await load_view(member)
+        # The emailed token alone may decline: no password is needed to say no.
+        async with unit_of_work(self.services.after_commit):
+            await lifecycle.reject_invitation(account=None, token=token)
+        return render("rejected.html", {"owner_name": view.owner_name, "email": member.email})
+
+    def _accepted(self, view: InvitationView, *, created: bool) -> HTMLResponse:
+        return render("accepted.html", {
+            "owner_name": view.owner_name, "email": view.member.email, "created": created,
+            "dashboard_url": self.dashboard_url,
+        })  # fmt: skip
+
+
+def _sentence(message: str) -> str:
+    return message if message.endswith((".", "!", "?")) else f"{message}."
+
+
+def _form_field(domain_field: str | None) -> str:
+    return "display_name" if domain_field == "displayName" else "password"
