@@ -1,4 +1,8 @@
-"""`collab dev`: one process running the gateway, a worker, Redis and a mail catcher."""
+"""`collab dev`: one process running the gateway, a worker, Redis and a mail catcher.
+
+Mail goes to the local catcher (SMTP on --smtp-port), is stored as `.eml` files under
+`<data dir>/mail` and listed at `http://HOST:PORT/dev/mail`.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,22 @@ import uvicorn
 
 
 async def run_dev(*, host: str, port: int, redis_port: int, smtp_port: int, data_dir: Path) -> None:
+    from collab import mailcatcher
     from collab.embedded import start_redis
 
-    redis_server, redis_url = start_redis(data_dir / "redis", redis_port)
+    redis_server = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_server, redis_url = start_redis(data_dir / "redis", redis_port)
     os.environ.setdefault("ENVIRONMENT", "development")
-    os.environ["REDIS_URL"] = os.environ.get("REDIS_URL") or redis_url
-    os.environ.setdefault("SMTP_HOST", "127.0.0.1")
-    os.environ.setdefault("SMTP_PORT", str(smtp_port))
-    os.environ.setdefault("SMTP_TLS", "false")
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["COLLAB_DATA_DIR"] = str(data_dir)
+    catcher = None
+    if "SMTP_HOST" not in os.environ:  # no real SMTP configured: catch mail locally
+        os.environ["SMTP_HOST"] = "127.0.0.1"
+        os.environ["SMTP_PORT"] = str(smtp_port)
+        os.environ["SMTP_TLS"] = "false"
+        catcher = await mailcatcher.start(mailcatcher.mail_dir(data_dir), "127.0.0.1", smtp_port)
     os.environ.setdefault("PUBLIC_URL", f"http://{host}:{port}")
 
     from collab import migrations
@@ -31,10 +43,19 @@ async def run_dev(*, host: str, port: int, redis_port: int, smtp_port: int, data
     from workers.settings import worker
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
-    arq_worker = worker()
+    arq_worker = worker(settings)
     print(f"collab dev: GraphiQL at http://{host}:{port}/graphql  (Redis {redis_url})")
+    if catcher is not None:
+        print(f"collab dev: mail caught on 127.0.0.1:{smtp_port}, read it at "
+              f"http://{host}:{port}/dev/mail (files in {mailcatcher.mail_dir(data_dir)})")  # fmt: skip
+    worker_task = asyncio.create_task(arq_worker.async_run())
     try:
-        await asyncio.gather(server.serve(), arq_worker.async_run())
+        await server.serve()
     finally:
         await arq_worker.close()
-        redis_server.shutdown()
+        worker_task.cancel()
+        await asyncio.gather(worker_task, return_exceptions=True)
+        if catcher is not None:
+            catcher.close()
+        if redis_server is not None:
+            redis_server.shutdown()

@@ -209,12 +209,20 @@ class OwnerSnapshot:
             share, _ = self._nearest_group_share(group_id)
             if share is not None:
                 return any(create in g.role.policies for g in self._grants([share]))
-        root = self._live(self._share_on(ShareTargetType.ROOT, None))
-        if root is not None and any(create in g.role.policies for g in self._grants([root])):
+        # The root level: the root share, plus `env.create` from `accountRole: ADMIN`.
+        if self.member is not None and self.member.account_role is AccountRole.ADMIN:
             return True
-        if group_id is None and self.member is not None:
-            return self.member.account_role is AccountRole.ADMIN
-        return False
+        root = self._live(self._share_on(ShareTargetType.ROOT, None))
+        return root is not None and any(create in g.role.policies for g in self._grants([root]))
+
+    def covers_group(self, group_id: uuid.UUID) -> bool:
+        """Whether a live share reaches this group (its own, an ancestor's or the root's),
+        so the member may see the group itself in the tree."""
+        if self._inactive_reason() is not None:
+            return False
+        if self._nearest_group_share(group_id)[0] is not None:
+            return True
+        return self._live(self._share_on(ShareTargetType.ROOT, None)) is not None
 
     def can_create_anywhere(self) -> bool:
         if self._inactive_reason() is not None:

@@ -13,11 +13,14 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from collab.db import tortoise_config
+from collab.mailcatcher import dev_mail_routes
 from collab.migrations import ensure_migrated
 from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
 from gateway.dispatch import RedisAfterCommit
+from gateway.events import EventBroker
 from gateway.graphql_view import GraphQLEndpoint
+from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
 from schema.context import Services
 
@@ -29,18 +32,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings=settings,
         after_commit=RedisAfterCommit(redis, settings.events_channel),
         limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
+        events=EventBroker(settings.redis_url, settings.events_channel),
     )
     graphql = GraphQLEndpoint(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await Tortoise.init(config=tortoise_config(settings.DATABASE_URL))
+        # uvicorn serves requests in tasks that do not inherit the lifespan's context:
+        # without the global fallback every request fails with "No TortoiseContext".
+        await Tortoise.init(
+            config=tortoise_config(settings.DATABASE_URL), _enable_global_fallback=True
+        )
         try:
             await ensure_migrated()
             yield
         finally:
             await Tortoise.close_connections()
             await redis.aclose()
+            if isinstance(services.events, EventBroker):
+                await services.events.close()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -66,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *page_routes(services),
+            *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
         lifespan=lifespan,
     )

@@ -22,9 +22,11 @@ from models import (
     Account,
     Environment,
     EnvironmentGroup,
+    EnvironmentOperation,
     EnvironmentStatus,
     GroupEnvironment,
     Member,
+    MemberStatus,
     Role,
     RolePolicy,
     Share,
@@ -133,6 +135,35 @@ class ChildrenByGroupIdLoader(GroupedLoader):
         return [(g.parent_id, g) for g in children if g.parent_id is not None]
 
 
+class ShareByIdLoader(ByIdLoader[Share]):
+    model = Share
+
+
+class OperationsByEnvironmentIdLoader(GroupedLoader):
+    """What the PaaS backend did to each environment, oldest first."""
+
+    async def fetch(self, keys: list[uuid.UUID]) -> list[tuple[uuid.UUID, Any]]:
+        rows = await EnvironmentOperation.filter(environment_id__in=keys).order_by("at", "id")
+        return [(r.environment_id, r) for r in rows]
+
+
+class MemberSnapshotsByOwnerIdLoader(DataLoader[uuid.UUID, dict[uuid.UUID, OwnerSnapshot]]):
+    """Every ACTIVE member of an owner with its snapshot (for the owner's own views)."""
+
+    def __init__(self) -> None:
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[dict[uuid.UUID, OwnerSnapshot]]:
+        members = await Member.filter(owner_id__in=list(keys), status=MemberStatus.ACTIVE)
+        account_ids = [m.account_id for m in members if m.account_id]
+        accounts = {a.id: a for a in await Account.filter(id__in=account_ids)}
+        result = []
+        for owner_id in keys:
+            mine = [m for m in members if m.owner_id == owner_id]
+            result.append(await access.load_snapshots(owner_id, mine, accounts) if mine else {})
+        return result
+
+
 class Loaders:
     @cached_property
     def account(self) -> AccountByIdLoader:
@@ -177,6 +208,18 @@ class Loaders:
     @cached_property
     def children_by_group(self) -> ChildrenByGroupIdLoader:
         return ChildrenByGroupIdLoader()
+
+    @cached_property
+    def share(self) -> ShareByIdLoader:
+        return ShareByIdLoader()
+
+    @cached_property
+    def operations_by_environment(self) -> OperationsByEnvironmentIdLoader:
+        return OperationsByEnvironmentIdLoader()
+
+    @cached_property
+    def member_snapshots_by_owner(self) -> MemberSnapshotsByOwnerIdLoader:
+        return MemberSnapshotsByOwnerIdLoader()
 
 
 class CallerAccess:

@@ -5,17 +5,28 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
+from schema.access.queries import AccessQuery
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
+from schema.audit.queries import AuditQuery
+from schema.environments.groups import GroupMutation
+from schema.environments.mutations import EnvironmentMutation
+from schema.environments.queries import EnvironmentQuery
 from schema.errors import HideInternalErrors
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
+from schema.notifications.queries import NotificationQuery
 from schema.permissions import RequiresPolicy
 from schema.platform.mutations import PlatformMutation
+from schema.roles.mutations import RoleMutation
+from schema.roles.queries import RoleQuery
+from schema.subscriptions import SharedWithMeSubscription
 
-QUERIES: tuple[type, ...] = (AccountQuery, MemberQuery,)
-MUTATIONS: tuple[type, ...] = (AccountMutation, MemberMutation, PlatformMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (AccountQuery, MemberQuery, NotificationQuery, RoleQuery,
+                             EnvironmentQuery, AccessQuery, AuditQuery)  # fmt: skip
+MUTATIONS: tuple[type, ...] = (AccountMutation, MemberMutation, PlatformMutation, RoleMutation,
+                               EnvironmentMutation, GroupMutation)  # fmt: skip
+SUBSCRIPTIONS: tuple[type, ...] = (SharedWithMeSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

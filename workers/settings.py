@@ -1,29 +1,121 @@
-"""arq WorkerSettings (placeholder until the job families land)."""
+"""The arq worker: job functions, cron schedule, startup (database, mailer, relay).
+
+`worker(settings, **overrides)` builds one (tests pass burst=True, poll_delay, a fast
+retry policy...); `run_worker()` is what `collab worker` runs; `WorkerSettings` is for
+arq's own CLI (`arq workers.settings.WorkerSettings`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from arq import cron, func
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from arq.worker import Worker
+from tortoise import Tortoise
 
-from collab.settings import get_settings
+from collab.db import tortoise_config
+from collab.settings import Settings, get_settings
+from gateway.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
+from workers import relay
+from workers.invitations import expire_invitations
+from workers.mailer import Mailer
+from workers.runner import JobEnv, RetryPolicy, run_outbox_job
+from workers.trials import expire_trials
+
+RELAY_INTERVAL = 0.5  # seconds; an email normally leaves within ~1 s of its commit
+JOB_TIMEOUT = 120
+
+FUNCTIONS = [
+    # max_tries is ours (RetryPolicy, counted in the outbox row), not arq's: arq must never
+    # drop a job without running it, or the row would stay PENDING with no FAILED record.
+    func(run_outbox_job, name=RUN_OUTBOX_JOB, max_tries=10_000, keep_result=0,
+         timeout=JOB_TIMEOUT),
+]  # fmt: skip
 
 
-async def run_outbox_job(ctx: dict[str, Any], job_id: str) -> None:
-    """Placeholder: the outbox jobs are implemented in the workers issue."""
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """Built per worker: arq keeps each cron's next run on the object. Names carry the key
+    prefix because arq's cron job ids are global to the Redis, not to the queue."""
+    prefix = settings.REDIS_KEY_PREFIX
+    return [
+        cron(expire_trials, name=f"{prefix}:expire_trials", second=5, run_at_startup=True,
+             timeout=JOB_TIMEOUT),
+        cron(expire_invitations, name=f"{prefix}:expire_invitations", second=35,
+             run_at_startup=True, timeout=JOB_TIMEOUT),
+    ]  # fmt: skip
 
 
-def worker(**overrides: Any) -> Worker:
-    settings = get_settings()
-    return Worker(
-        functions=[run_outbox_job],
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
-        queue_name=settings.queue_name,
-        handle_signals=False,
-        **overrides,
+async def on_startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.setdefault("settings", get_settings())
+    ctx.setdefault("retry_policy", RetryPolicy())
+    if not Tortoise._inited:
+        # Global fallback: job tasks need not inherit this task's Tortoise context.
+        await Tortoise.init(
+            config=tortoise_config(settings.DATABASE_URL), _enable_global_fallback=True
+        )
+        ctx["owns_database"] = True
+    ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))
+    # Jobs written by the crons go straight to arq (and their live events to pub/sub).
+    ctx["after_commit"] = RedisAfterCommit(ctx["redis"], settings.events_channel)
+    ctx["relay_task"] = asyncio.create_task(
+        relay.relay_forever(
+            ctx["redis"], settings.queue_name, ctx.get("relay_interval", RELAY_INTERVAL)
+        ),
+        name="outbox-relay",
     )
 
 
-async def run_worker() -> None:
-    await worker().async_run()
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    await relay.stop(ctx.pop("relay_task", None))
+    if ctx.pop("owns_database", False):
+        await Tortoise.close_connections()
+
+
+def worker(
+    settings: Settings | None = None,
+    *,
+    retry_policy: RetryPolicy | None = None,
+    relay_interval: float = RELAY_INTERVAL,
+    crons: bool = True,
+    **overrides: Any,
+) -> Worker:
+    settings = settings or get_settings()
+    ctx: dict[str, Any] = {
+        "settings": settings,
+        "retry_policy": retry_policy or RetryPolicy(),
+        "relay_interval": relay_interval,
+    }
+    options: dict[str, Any] = {
+        "functions": FUNCTIONS,
+        "cron_jobs": cron_jobs(settings) if crons else None,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": settings.queue_name,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "handle_signals": False,
+        "ctx": ctx,
+        **overrides,
+    }
+    return Worker(**options)
+
+
+async def run_worker(settings: Settings | None = None) -> None:
+    arq_worker = worker(settings, handle_signals=True)
+    try:
+        await arq_worker.async_run()
+    finally:
+        await arq_worker.close()
+
+
+class WorkerSettings:
+    """For `arq workers.settings.WorkerSettings`; `collab worker` is equivalent."""
+
+    functions = FUNCTIONS
+    cron_jobs = cron_jobs(get_settings())
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    queue_name = get_settings().queue_name
+    redis_settings = RedisSettings.from_dsn(get_settings().redis_url)

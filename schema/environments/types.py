@@ -1,18 +1,97 @@
-"""Environment, EnvironmentGroup and EnvironmentsRoot as the API shows them."""
+"""Environment, EnvironmentGroup and EnvironmentsRoot as the API shows them.
+
+What a collaborator sees is filtered by the effective-policy resolver (one snapshot per
+owner per request): the groups its shares reach and the environments it may view.
+Guarded fields carry `@requiresPolicy` through `guarded(...)`, enforced in one place.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from domain import paas
+from domain.access import AccessLevel
+from domain.policies import PolicyCode
 from models import Environment as EnvironmentModel
 from models import EnvironmentGroup as GroupModel
 from schema.accounts.types import AccountRef
-from schema.context import Info
+from schema.context import Context, Info
 from schema.enums import EnvironmentStatus
 from schema.errors import UserError
+from schema.permissions import guarded
+from schema.roles.types import Role
+
+if TYPE_CHECKING:
+    from schema.members.types import Member
+
+LOG_LINES = 100
+
+
+def sees_everything(context: Context, owner_id: uuid.UUID) -> bool:
+    """The owner sees its whole tree; so does the platform reading what it changed."""
+    account = context.account
+    return (account is not None and account.id == owner_id) or (
+        account is None and context.is_platform
+    )
+
+
+async def visible_groups(info: Info, groups: list[GroupModel]) -> list[GroupModel]:
+    """The groups the caller may see: all for the owner, those its shares reach otherwise."""
+    if not groups:
+        return []
+    context = info.context
+    owner_id = groups[0].owner_id
+    if sees_everything(context, owner_id):
+        return groups
+    if context.account is None:
+        return []
+    snapshot = await context.access.snapshot(owner_id)
+    return [g for g in groups if snapshot.covers_group(g.id)]
+
+
+async def visible_environments(info: Info, envs: list[EnvironmentModel]) -> list[EnvironmentModel]:
+    context = info.context
+    if not envs:
+        return []
+    for env in envs:
+        context.loaders.environment.prime(env.id, env)
+    owner_id = envs[0].owner_id
+    if sees_everything(context, owner_id):
+        return envs
+    if context.account is None:
+        return []
+    snapshot = await context.access.snapshot(owner_id)
+    view = PolicyCode.ENV_VIEW.value
+    return [e for e in envs if view in snapshot.policies(e.id)]
+
+
+@strawberry.type
+class ResourceUsage:
+    cloudlets: int
+    cpu_percent: float
+    memory_mb: int
+    disk_mb: int
+
+
+@strawberry.type
+class ScalingEvent:
+    at: datetime
+    message: str
+
+
+@strawberry.type(description="A member with access to the environment (owner's view).")
+class EnvironmentCollaborator:
+    member: Annotated[Member, strawberry.lazy("schema.members.types")]
+    roles: list[Role]
+    inherited: bool = strawberry.field(
+        description="True when access comes from a group or the root, not a direct share."
+    )
+    level: AccessLevel
+    policies: list[str]
 
 
 @strawberry.type(name="Environment")
@@ -25,13 +104,14 @@ class Environment:
     environment_id: strawberry.Private[uuid.UUID]
     owner_id: strawberry.Private[uuid.UUID]
     created_by_id: strawberry.Private[uuid.UUID]
+    model: strawberry.Private[EnvironmentModel]
 
     @classmethod
     def of(cls, m: EnvironmentModel) -> Environment:
         return cls(
             id=strawberry.ID(str(m.id)), name=m.name, display_name=m.display_name,
             status=m.status, created_at=m.created_at, environment_id=m.id,
-            owner_id=m.owner_id, created_by_id=m.created_by_id,
+            owner_id=m.owner_id, created_by_id=m.created_by_id, model=m,
         )  # fmt: skip
 
     @strawberry.field
@@ -46,12 +126,74 @@ class Environment:
     @strawberry.field(description="Groups of the owner's tree that hold this environment.")
     async def groups(self, info: Info) -> list[EnvironmentGroup]:
         ids = await info.context.loaders.group_ids_by_environment.load(self.environment_id)
-        groups = await info.context.loaders.group.load_many(ids)
-        return [EnvironmentGroup.of(g) for g in sorted(groups, key=lambda g: g.name) if g]
+        groups = [g for g in await info.context.loaders.group.load_many(ids) if g]
+        groups = await visible_groups(info, sorted(groups, key=lambda g: g.name))
+        return [EnvironmentGroup.of(g) for g in groups]
 
     @strawberry.field(description="The caller's effective policy codes on this environment.")
     async def my_policies(self, info: Info) -> list[str]:
         return sorted(await info.context.access.policies_on(self.environment_id))
+
+    @guarded(PolicyCode.ACCESS_SSH, description="SSH/SFTP connection string.")
+    async def ssh_access(self, info: Info) -> str | None:
+        return paas.backend().ssh_access(self.model)
+
+    @guarded(PolicyCode.ACCESS_FTP, description="FTP/FTPS connection string.")
+    async def ftp_access(self, info: Info) -> str | None:
+        return paas.backend().ftp_access(self.model)
+
+    @guarded(PolicyCode.LOGS_VIEW, description=f"The last {LOG_LINES} server log lines.")
+    async def logs(self, info: Info) -> list[str] | None:
+        operations = await info.context.loaders.operations_by_environment.load(self.environment_id)
+        return [
+            f"{op.at.isoformat()} {op.action} {op.detail}".rstrip()
+            for op in operations[-LOG_LINES:]
+        ]
+
+    @guarded(PolicyCode.STATS_VIEW)
+    async def resource_usage(self, info: Info) -> ResourceUsage | None:
+        usage = paas.backend().resource_usage(self.model)
+        return ResourceUsage(
+            cloudlets=usage.cloudlets, cpu_percent=usage.cpu_percent,
+            memory_mb=usage.memory_mb, disk_mb=usage.disk_mb,
+        )  # fmt: skip
+
+    @guarded(PolicyCode.SCALING_HORIZONTAL_HISTORY, description="Newest first.")
+    async def scaling_history(self, info: Info) -> list[ScalingEvent] | None:
+        operations = await info.context.loaders.operations_by_environment.load(self.environment_id)
+        return [
+            ScalingEvent(at=op.at, message=op.detail)
+            for op in reversed(operations)
+            if op.action == paas.SCALING_EVENT
+        ]
+
+    @strawberry.field(
+        description="Owner only (empty for others): every member with access, their roles, "
+        "and whether access is inherited from a group or the root."
+    )
+    async def collaborators(self, info: Info) -> list[EnvironmentCollaborator]:
+        from schema.members.types import Member
+
+        context = info.context
+        if context.account is None or context.account.id != self.owner_id:
+            return []
+        snapshots = await context.loaders.member_snapshots_by_owner.load(self.owner_id)
+        members = await context.loaders.member.load_many(list(snapshots))
+        found = []
+        for member in members:
+            if member is None:
+                continue
+            explanation = snapshots[member.id].explain(self.environment_id)
+            if not explanation.policies:
+                continue
+            role_ids = list(dict.fromkeys(g.role.id for g in explanation.grants))
+            roles = [r for r in await context.loaders.role.load_many(role_ids) if r]
+            found.append(EnvironmentCollaborator(
+                member=Member.of(member), roles=[Role.of(r) for r in roles],
+                inherited=explanation.level is not AccessLevel.DIRECT, level=explanation.level,
+                policies=sorted(explanation.policies),
+            ))  # fmt: skip
+        return sorted(found, key=lambda c: c.member.email)
 
 
 @strawberry.type(name="EnvironmentGroup")
@@ -74,17 +216,19 @@ class EnvironmentGroup:
         if self.parent_id is None:
             return None
         group = await info.context.loaders.group.load(self.parent_id)
-        return EnvironmentGroup.of(group) if group else None
+        visible = await visible_groups(info, [group] if group else [])
+        return EnvironmentGroup.of(visible[0]) if visible else None
 
     @strawberry.field
     async def children(self, info: Info) -> list[EnvironmentGroup]:
         children = await info.context.loaders.children_by_group.load(self.group_id)
-        return [EnvironmentGroup.of(g) for g in children]
+        return [EnvironmentGroup.of(g) for g in await visible_groups(info, children)]
 
-    @strawberry.field(description="Environments added to this group directly.")
+    @strawberry.field(description="Environments added to this group directly (visible ones).")
     async def environments(self, info: Info) -> list[Environment]:
         envs = await info.context.loaders.environments_by_group.load(self.group_id)
-        return [Environment.of(e) for e in envs]
+        envs = sorted(envs, key=lambda e: e.name)
+        return [Environment.of(e) for e in await visible_environments(info, envs)]
 
 
 @strawberry.type(description="The whole Environments category of an owner (the root).")

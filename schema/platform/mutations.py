@@ -6,13 +6,18 @@ from datetime import datetime
 
 import strawberry
 
-from domain import trials
-from domain.errors import not_found
+from domain import outbox, trials
+from domain.alerts import AlertKind
+from domain.errors import not_found, validation
 from domain.ids import parse_id
+from domain.jobs import Job
 from domain.unit_of_work import unit_of_work
+from models import Environment as EnvironmentModel
+from models import EnvironmentStatus
 from schema.accounts.types import Account, AccountPayload
 from schema.context import Info
 from schema.enums import AccountKind
+from schema.environments.types import Environment, EnvironmentPayload
 from schema.errors import returns_payload
 
 
@@ -34,3 +39,48 @@ class PlatformMutation:
             account = await trials.set_account_kind(parsed, kind, trial_ends_at)
         info.context.refresh()
         return AccountPayload(account=Account.of(account))
+
+    @strawberry.mutation(
+        description="Monitoring: email a load alert to the owner and the members whose roles "
+        "on the environment receive load alerts; the message is quoted verbatim."
+    )
+    @returns_payload(EnvironmentPayload)
+    async def report_load_alert(
+        self, info: Info, environment_id: strawberry.ID, message: str
+    ) -> EnvironmentPayload:
+        return await _report(info, environment_id, message, AlertKind.LOAD)
+
+    @strawberry.mutation(
+        description="Monitoring: email a scaling event to the owner and the members holding "
+        "scaling.horizontal.notify on the environment; the message is quoted verbatim."
+    )
+    @returns_payload(EnvironmentPayload)
+    async def report_scaling_event(
+        self, info: Info, environment_id: strawberry.ID, message: str
+    ) -> EnvironmentPayload:
+        return await _report(info, environment_id, message, AlertKind.SCALING)
+
+
+MAX_ALERT_MESSAGE = 10_000
+
+
+async def _report(
+    info: Info, environment_id: strawberry.ID, message: str, kind: AlertKind
+) -> EnvironmentPayload:
+    """Writes the fan-out job; recipients are resolved when it runs (workers.alerts)."""
+    info.context.require_platform()
+    parsed = parse_id(environment_id)
+    environment = await EnvironmentModel.get_or_none(id=parsed) if parsed else None
+    if environment is None or environment.status is EnvironmentStatus.DELETED:
+        raise not_found("Environment", "environmentId")
+    if not message.strip():
+        raise validation("The message is empty", "message")
+    if len(message) > MAX_ALERT_MESSAGE:
+        raise validation(f"At most {MAX_ALERT_MESSAGE} characters", "message")
+    async with unit_of_work(info.context.services.after_commit):
+        await outbox.add(
+            Job.ALERT_FANOUT,
+            {"environment_id": str(environment.id), "message": message, "kind": kind.value},
+            owner_id=environment.owner_id,
+        )
+    return EnvironmentPayload(environment=Environment.of(environment))

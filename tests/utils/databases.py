@@ -71,6 +71,9 @@ async def reset(url: str) -> None:
             "TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES) + " RESTART IDENTITY CASCADE"
         )
     else:
-        deletes = "".join(f'DELETE FROM "{table}";' for table in TABLES)
+        # Nested groups reference their parent (RESTRICT, checked per row): unlink first.
+        deletes = 'UPDATE "environment_group" SET "parent_id" = NULL;' + "".join(
+            f'DELETE FROM "{table}";' for table in TABLES
+        )
         await conn.execute_script(f"BEGIN;{deletes}COMMIT;")
     await sync_catalogue()

@@ -1,0 +1,221 @@
+"""`sharedWithMeChanged` across processes: two gateways (uvicorn) and one worker.
+
+A share made through gateway A reaches a websocket subscriber connected to gateway B,
+through Redis pub/sub. Runs on PostgreSQL when it is up (SQLite otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+import redis as sync_redis
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.conftest import port_open
+from tests.utils import databases
+from tests.utils.accounts import PASSWORD
+from tests.workers.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+# `python -m collab.cli` = the `collab` command, with the checkout first on sys.path.
+COLLAB = [sys.executable, "-m", "collab.cli"]
+SUBSCRIPTION = "subscription { sharedWithMeChanged { reason ownerId at } }"
+SIGN_UP = """mutation($email: String!, $password: String!, $name: String) {
+  signUp(email: $email, password: $password, displayName: $name) {
+    token account { id } errors { code } } }"""
+INVITE = """mutation($email: String!) {
+  inviteMember(input: { email: $email }) { member { id } errors { code } } }"""
+ACCEPT = """mutation($id: ID) { acceptInvitation(id: $id) { member { status } errors { code } } }"""
+UPDATE = """mutation($id: ID!, $shares: [ShareInput!]) {
+  updateMember(id: $id, input: { shares: $shares }) { member { id } errors { code } } }"""
+VIEWER = "00000000-0000-4000-8000-00000000f013"
+
+
+@dataclass
+class Cluster:
+    a: str
+    b: str
+    channel: str
+    redis_url: str
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"{url} exited early"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not start")
+
+
+@pytest.fixture(scope="module")
+def cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    pg_name = None
+    if port_open("127.0.0.1", 5432):
+        pg_name, database_url = databases.create_postgres_database()
+    else:
+        database_url = databases.sqlite_url(tmp_path_factory.mktemp("cluster"))
+    databases.migrate(database_url)
+    prefix = f"collab-test:{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix, "ENVIRONMENT": "development", "SMTP_PORT": str(free_port()),
+        "PUBLIC_URL": "http://collab.test", "MAX_SUBSCRIPTIONS_PER_CONNECTION": "3",
+    }  # fmt: skip
+    cwd = Path(__file__).resolve().parents[2]  # the checkout (packages resolve from it)
+    ports = [free_port(), free_port()]
+    procs = [
+        subprocess.Popen(
+            [*COLLAB, "serve", "--port", str(p)],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
+    procs.append(subprocess.Popen([*COLLAB, "worker"], env=env, cwd=cwd,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+    try:
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        for url, proc in zip(urls, procs, strict=False):
+            _wait_ready(url, proc)
+        yield Cluster(urls[0], urls[1], f"{prefix}:events", redis_url)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        client = sync_redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        if pg_name:
+            databases.drop_postgres_database(pg_name)
+
+
+async def gql(url: str, query: str, token: str | None = None, **variables: Any) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient() as client:
+        r = await client.post(f"{url}/graphql", json={"query": query, "variables": variables},
+                              headers=headers)  # fmt: skip
+    body = r.json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+async def sign_up(url: str, name: str) -> tuple[str, str, str]:
+    email = f"{name}-{uuid.uuid4().hex[:6]}@collab.example"
+    data = (await gql(url, SIGN_UP, email=email, password=PASSWORD, name=name))["signUp"]
+    return data["account"]["id"], email, data["token"]
+
+
+def ws_url(http_url: str) -> str:
+    return http_url.replace("http://", "ws://") + "/graphql"
+
+
+async def open_ws(url: str, token: str | None) -> ClientConnection:
+    ws = await connect(ws_url(url), subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    payload = {"Authorization": f"Bearer {token}"} if token else {}
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    return ws
+
+
+async def next_message(ws: ClientConnection, within: float = 5) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), within))
+
+
+async def wait_subscribed(cluster: Cluster, count: int) -> None:
+    client = sync_redis.Redis.from_url(cluster.redis_url)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        [(_, subscribers)] = cast(list[tuple[bytes, int]], client.pubsub_numsub(cluster.channel))
+        if subscribers >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the gateway never subscribed to live events")
+
+
+async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: Cluster):
+    owner_id, _, owner_token = await sign_up(cluster.a, "owner")
+    member_account, member_email, member_token = await sign_up(cluster.a, "member")
+    invited = await gql(cluster.a, INVITE, owner_token, email=member_email)
+    member_id = invited["inviteMember"]["member"]["id"]
+    accepted = await gql(cluster.a, ACCEPT, member_token, id=member_id)
+    assert accepted["acceptInvitation"]["member"]["status"] == "ACTIVE"
+
+    ws = await open_ws(cluster.b, member_token)
+    try:
+        assert (await next_message(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "s1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIPTION}}))  # fmt: skip
+        await wait_subscribed(cluster, 1)
+        shares = [{"root": True, "roleIds": [VIEWER]}]
+        updated = await gql(cluster.a, UPDATE, owner_token, id=member_id, shares=shares)
+        assert updated["updateMember"]["errors"] == []
+        message = await next_message(ws)
+        assert message["type"] == "next" and message["id"] == "s1"
+        event = message["payload"]["data"]["sharedWithMeChanged"]
+        assert event["reason"] == "share.replace" and event["ownerId"] == owner_id
+        assert event["at"]
+    finally:
+        await ws.close()
+
+    # Someone else's change is not pushed to this member.
+    other_owner, _, other_token = await sign_up(cluster.a, "other")
+    ws = await open_ws(cluster.b, member_token)
+    try:
+        await next_message(ws)
+        await ws.send(json.dumps({"id": "s2", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIPTION}}))  # fmt: skip
+        await wait_subscribed(cluster, 1)
+        _, stranger_email, _ = await sign_up(cluster.a, "stranger")
+        await gql(cluster.a, INVITE, other_token, email=stranger_email)
+        with pytest.raises(TimeoutError):
+            await next_message(ws, within=0.7)
+    finally:
+        await ws.close()
+    assert other_owner != member_account
+
+
+async def test_subscriptions_need_a_login_and_are_capped(cluster: Cluster):
+    ws = await open_ws(cluster.b, None)
+    try:
+        with pytest.raises(Exception) as closed:
+            await next_message(ws)
+        assert "4403" in str(closed.value) or "UNAUTHENTICATED" in str(closed.value)
+    finally:
+        await ws.close()
+
+    _, _, token = await sign_up(cluster.a, "capped")
+    ws = await open_ws(cluster.b, token)
+    try:
+        assert (await next_message(ws))["type"] == "connection_ack"
+        for i in range(4):  # MAX_SUBSCRIPTIONS_PER_CONNECTION=3 in this cluster
+            await ws.send(json.dumps({"id": f"c{i}", "type": "subscribe",
+                                      "payload": {"query": SUBSCRIPTION}}))  # fmt: skip
+        refusal = await next_message(ws)
+        assert refusal["type"] == "error" and refusal["id"] == "c3"
+        assert "limit" in refusal["payload"][0]["message"].lower()
+    finally:
+        await ws.close()

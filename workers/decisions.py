@@ -1,0 +1,26 @@
+"""Decision emails: the owner learns that an invitee accepted, rejected or left."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from models import Account, Member, OutboxJob
+from workers import emails
+from workers.mailer import BatchReport
+
+if TYPE_CHECKING:
+    from workers.runner import JobEnv
+
+
+async def send_decision(row: OutboxJob, env: JobEnv) -> BatchReport | None:
+    payload = row.payload or {}
+    decision = payload.get("decision")
+    member = await Member.get_or_none(id=payload.get("member_id"))
+    if member is None or decision not in emails.DECISION_SUBJECTS:
+        return None
+    owner = await Account.get(id=member.owner_id)
+    email = emails.decision(
+        key=f"decision:{row.id}", to=owner.email, member_email=member.email,
+        member_name=member.display_name, decision=str(decision),
+    )  # fmt: skip
+    return await env.mailer.send_all([email])

@@ -1,0 +1,133 @@
+"""Email templates: every email has a plain-text and an HTML part saying the same thing.
+
+Values from users (names, messages) are escaped in the HTML part and quoted verbatim in
+the text part; nothing user-controlled ever goes into a header except through
+`email.message`, which refuses line breaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from workers.mailer import Email
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    label: str  # "environment shop-prod", "group Production", "all environments"
+    roles: tuple[str, ...]
+
+
+def _one_line(value: str, limit: int = 120) -> str:
+    """For subjects: line breaks and runaway lengths never reach a header."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _html(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head>"
+        '<body style="font-family: sans-serif; line-height: 1.5">'
+        f'{body}<p style="color:#777">collab-gateway</p></body></html>'
+    )
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "no date"
+
+
+def invitation(
+    *, key: str, to: str, owner_name: str, owner_email: str, items: list[SharedItem],
+    link: str, expires_at: datetime | None, reminder: bool = False,
+) -> Email:  # fmt: skip
+    who = owner_name or owner_email
+    subject = _one_line(f"{who} invited you to collaborate on their environments")
+    if reminder:
+        subject = _one_line(f"Reminder: {subject}")
+    lines = [f"{who} ({owner_email}) invited you to collaborate on their environments.", ""]
+    if items:
+        lines.append("Shared with you:")
+        lines += [f"  - {i.label} ({', '.join(i.roles) or 'no role'})" for i in items]
+    else:
+        lines.append("Nothing is shared yet; the owner can share environments later.")
+    lines += ["", f"Accept or reject the invitation: {link}",
+              f"The link works once and expires on {_date(expires_at)}."]  # fmt: skip
+    item_html = "".join(
+        f"<li>{escape(i.label)} <small>({escape(', '.join(i.roles) or 'no role')})</small></li>"
+        for i in items
+    )
+    html = _html(subject, (
+        f"<p><strong>{escape(who)}</strong> ({escape(owner_email)}) invited you to collaborate "
+        "on their environments.</p>"
+        + (f"<p>Shared with you:</p><ul>{item_html}</ul>" if items
+           else "<p>Nothing is shared yet; the owner can share environments later.</p>")
+        + f"<p><a href=\"{escape(link, quote=True)}\">Accept or reject the invitation</a></p>"
+        f"<p><small>{escape(link)}<br>The link works once and expires on "
+        f"{escape(_date(expires_at))}.</small></p>"
+    ))  # fmt: skip
+    return Email(key, to, subject, "\n".join(lines) + "\n", html)
+
+
+DECISION_SUBJECTS = {
+    "accepted": "{email} accepted your invitation",
+    "rejected": "{email} rejected your invitation",
+    "left": "{email} left your collaboration",
+}
+
+
+def decision(*, key: str, to: str, member_email: str, member_name: str | None,
+             decision: str) -> Email:  # fmt: skip
+    subject = _one_line(DECISION_SUBJECTS[decision].format(email=member_email), 200)
+    alias = f" ({member_name})" if member_name else ""
+    if decision == "left":
+        text = (
+            f"{member_email}{alias} left your collaboration and no longer sees your environments."
+        )
+    else:
+        text = f"{member_email}{alias} {decision} your invitation to collaborate."
+    return Email(key, to, subject, text + "\n", _html(subject, f"<p>{escape(text)}</p>"))
+
+
+def share_notice(*, key: str, to: str, owner_name: str, environment_name: str,
+                 environment_display: str, link: str) -> Email:  # fmt: skip
+    shown = environment_display or environment_name
+    subject = _one_line(f"{owner_name} shared the environment {environment_name} with you")
+    text = (f"{owner_name} shared the environment \"{shown}\" ({environment_name}) with you.\n"
+            f"Open it under \"Shared with me\": {link}\n")  # fmt: skip
+    html = _html(subject, (
+        f"<p>{escape(owner_name)} shared the environment <strong>{escape(shown)}</strong> "
+        f"({escape(environment_name)}) with you.</p>"
+        f"<p><a href=\"{escape(link, quote=True)}\">Open \"Shared with me\"</a></p>"
+    ))  # fmt: skip
+    return Email(key, to, subject, text, html)
+
+
+def trial_expired_member(*, key: str, to: str, owner_name: str, ends: datetime | None) -> Email:
+    subject = _one_line(f"Your trial ended: access to {owner_name}'s environments is paused")
+    text = (f"Your trial ended on {_date(ends)}, so your access to the environments "
+            f"{owner_name} shares with you is paused. Upgrade your account to get it back.\n")  # fmt: skip
+    return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))
+
+
+def trial_expired_owner(*, key: str, to: str, member_email: str, ends: datetime | None) -> Email:
+    subject = _one_line(f"{member_email}'s trial ended: their access is paused", 200)
+    text = (f"The trial of {member_email} ended on {_date(ends)}. Their access to your "
+            "environments is paused until their account is upgraded.\n")  # fmt: skip
+    return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))
+
+
+ALERT_TITLES = {"load": "Load alert", "scaling": "Scaling event"}
+
+
+def alert(*, key: str, to: str, kind: str, environment_name: str, message: str) -> Email:
+    title = ALERT_TITLES.get(kind, "Alert")
+    subject = _one_line(f"{title}: {environment_name}")
+    text = f"{title} for the environment {environment_name}:\n\n{message}\n"
+    html = _html(subject, (
+        f"<p>{escape(title)} for the environment <strong>{escape(environment_name)}</strong>:</p>"
+        f"<blockquote><pre style=\"white-space: pre-wrap\">{escape(message)}</pre></blockquote>"
+    ))  # fmt: skip
+    return Email(key, to, subject, text, html)
