@@ -62,6 +62,20 @@ def _payload(member: MemberModel) -> MemberPayload:
     return MemberPayload(member=Member.of(member))
 
 
+async def _decide(
+    context: Context, token: str | None, id: strawberry.ID | None,
+    decision: Callable[..., Awaitable[MemberModel]],
+) -> MemberPayload:  # fmt: skip
+    """The invitee's answer, by token (checked first) or, logged in, by invitation id."""
+    member_id = parse_id(id) if id is not None else None
+    if id is not None and member_id is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Invitation not found", "id")
+    member = await _guarding_token(context, token, lambda: decision(
+        account=context.account, token=token, member_id=member_id
+    ))  # fmt: skip
+    return _payload(member)
+
+
 @strawberry.type
 class MemberMutation:
     @strawberry.mutation(description="Invite a collaborator by email; the member starts PENDING.")
@@ -152,28 +166,14 @@ class MemberMutation:
     async def accept_invitation(
         self, info: Info, token: str | None = None, id: strawberry.ID | None = None
     ) -> MemberPayload:
-        account = info.context.account
-        member_id = parse_id(id) if id is not None else None
-        if id is not None and member_id is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "Invitation not found", "id")
-        member = await _guarding_token(info.context, token, lambda: lifecycle.accept_invitation(
-            account=account, token=token, member_id=member_id
-        ))  # fmt: skip
-        return _payload(member)
+        return await _decide(info.context, token, id, lifecycle.accept_invitation)
 
     @strawberry.mutation(description="Reject by the emailed token or, logged in, by invitation id.")
     @returns_payload(MemberPayload)
     async def reject_invitation(
         self, info: Info, token: str | None = None, id: strawberry.ID | None = None
     ) -> MemberPayload:
-        account = info.context.account
-        member_id = parse_id(id) if id is not None else None
-        if id is not None and member_id is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "Invitation not found", "id")
-        member = await _guarding_token(info.context, token, lambda: lifecycle.reject_invitation(
-            account=account, token=token, member_id=member_id
-        ))  # fmt: skip
-        return _payload(member)
+        return await _decide(info.context, token, id, lifecycle.reject_invitation)
 
     @strawberry.mutation(
         description="Create a COLLABORATOR account for the invited email and accept."
