@@ -8,15 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from pathlib import Path
 
 import uvicorn
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port(host: str, wanted: int, what: str) -> int:
+    """The wanted port, or any free one (with a note) when something already holds it."""
+    if _port_free(host, wanted):
+        return wanted
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port = int(sock.getsockname()[1])
+    print(f"collab dev: port {wanted} is busy, {what} uses {port} instead")
+    return port
 
 
 async def run_dev(*, host: str, port: int, redis_port: int, smtp_port: int, data_dir: Path) -> None:
     from collab import mailcatcher
     from collab.embedded import start_redis
 
+    if not _port_free(host, port):
+        raise SystemExit(f"collab dev: {host}:{port} is already in use; pass --port")
+    redis_port = _free_port("127.0.0.1", redis_port, "the embedded Redis")
+    smtp_port = _free_port("127.0.0.1", smtp_port, "the mail catcher")
     redis_server = None
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:

@@ -13,11 +13,11 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from collab.db import tortoise_config
+from collab.dispatch import RedisAfterCommit
 from collab.mailcatcher import dev_mail_routes
 from collab.migrations import ensure_migrated
 from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
-from gateway.dispatch import RedisAfterCommit
 from gateway.events import EventBroker
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.pages import page_routes

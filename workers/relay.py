@@ -16,8 +16,8 @@ import uuid
 
 from arq.connections import ArqRedis
 
+from collab.dispatch import RUN_OUTBOX_JOB
 from domain.clock import utcnow
-from gateway.dispatch import RUN_OUTBOX_JOB
 from models import OutboxJob, OutboxStatus
 
 log = logging.getLogger(__name__)

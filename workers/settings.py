@@ -17,8 +17,8 @@ from arq.worker import Worker
 from tortoise import Tortoise
 
 from collab.db import tortoise_config
+from collab.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
 from collab.settings import Settings, get_settings
-from gateway.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
 from workers import relay
 from workers.invitations import expire_invitations
 from workers.mailer import Mailer

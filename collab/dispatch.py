@@ -1,4 +1,7 @@
-"""What happens after a change commits: its jobs go to arq, its live events to pub/sub."""
+"""After a change commits: its jobs go to arq, its live events to Redis pub/sub.
+
+Shared by the gateway and the workers (whose cron jobs commit changes too).
+"""
 
 from __future__ import annotations
 
