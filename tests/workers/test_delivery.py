@@ -19,7 +19,7 @@ from models import Account, AccountRole, OutboxJob, OutboxStatus, SentEmail
 from tests.utils.accounts import sign_up
 from tests.utils.graphql import GraphQLClient
 from tests.utils.members import invite
-from tests.workers.conftest import Mailbox, eventually, settle
+from tests.workers.conftest import eventually, settle
 
 FAILED_DELIVERIES = """
 { failedDeliveries { id job description error attempts failedAt memberId } }
@@ -147,14 +147,3 @@ async def test_a_job_that_runs_twice_sends_one_email(gql, settings, redis, mailb
         await eventually(lambda: OutboxJob.exists(id=row.id, status=OutboxStatus.DONE, attempts=2))
     assert len(mailbox.messages) == 1
     assert await SentEmail.filter(key=f"invite:{row.id}").count() == 1
-
-
-async def test_email_leaves_within_two_seconds(gql, mailbox: Mailbox, start_worker):
-    owner = await sign_up(gql, "Prompt")
-    async with start_worker(poll_delay=0.5, relay_interval=0.5):  # production timings
-        await asyncio.sleep(0.3)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await invite(owner, "quick@collab.example")
-        await mailbox.wait_for(1, within=2)
-        assert loop.time() - started < 2
