@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -23,10 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from redis import Redis
 
 from tests.conftest import REQUIRE_SERVICES
-from tests.utils import databases
+from tests.utils import databases, processes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -79,12 +74,6 @@ class LiveServer:
         self.sql("UPDATE member SET invitation_expires_at = ? WHERE id = ?", value, member_id)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not CHROMIUM.exists():
@@ -103,7 +92,7 @@ def live_server(
     db_path = directory / "collab-browser.db"
     database_url = f"sqlite://{db_path}"
     databases.migrate(database_url)
-    port = _free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     prefix = f"collab-browser:{uuid.uuid4().hex[:12]}"
     env = {
@@ -119,40 +108,14 @@ def live_server(
     }
     log_path = directory / "server.log"
     with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "collab.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        server = processes.start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
     try:
-        _wait_until_up(url, server, log_path)
+        processes.wait_until_up(url, server, log_path)
         with httpx.Client(base_url=url, timeout=30) as api:
             yield LiveServer(url, db_path, api)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        client = Redis.from_url(redis_url)
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"gateway exited early:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"gateway did not start within 30 s:\n{log_path.read_text()}")
+        processes.stop([server])
+        processes.forget_redis_prefix(redis_url, prefix)
 
 
 @pytest.fixture(scope="module")

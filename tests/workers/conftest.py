@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import inspect
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes, policy
@@ -18,17 +17,12 @@ from aiosmtpd.smtp import SMTP as SMTPProtocol
 from arq.worker import Worker
 
 from collab.settings import Settings
+from tests.utils.processes import free_port
 from workers.runner import RetryPolicy
 from workers.settings import worker
 
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.2, backoff_max=0.5, lease=30)
 LINK = re.compile(r"https?://\S+/invitations/[A-Za-z0-9_\-]+")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Mailbox:

@@ -10,7 +10,7 @@ import pytest
 from collab import mailcatcher
 from collab.settings import Settings
 from gateway.app import create_app
-from tests.workers.conftest import free_port
+from tests.utils.processes import free_port
 from workers.mailer import Email, Mailer
 
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -24,14 +21,11 @@ import redis as sync_redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import port_open
-from tests.utils import databases
+from tests.utils import databases, processes
 from tests.utils.accounts import PASSWORD
-from tests.workers.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
-# `python -m collab.cli` = the `collab` command, with the checkout first on sys.path.
-COLLAB = [sys.executable, "-m", "collab.cli"]
 SUBSCRIPTION = "subscription { sharedWithMeChanged { reason ownerId at } }"
 SIGN_UP = """mutation($email: String!, $password: String!, $name: String) {
   signUp(email: $email, password: $password, displayName: $name) {
@@ -52,19 +46,6 @@ class Cluster:
     redis_url: str
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"{url} exited early"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not start")
-
-
 @pytest.fixture(scope="module")
 def cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     pg_name = None
@@ -76,40 +57,20 @@ def cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     prefix = f"collab-test:{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix, "ENVIRONMENT": "development", "SMTP_PORT": str(free_port()),
+        "REDIS_KEY_PREFIX": prefix, "ENVIRONMENT": "development", "SMTP_PORT": str(processes.free_port()),
         "PUBLIC_URL": "http://collab.test", "MAX_SUBSCRIPTIONS_PER_CONNECTION": "3",
     }  # fmt: skip
-    cwd = Path(__file__).resolve().parents[2]  # the checkout (packages resolve from it)
-    ports = [free_port(), free_port()]
-    procs = [
-        subprocess.Popen(
-            [*COLLAB, "serve", "--port", str(p)],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in ports
-    ]
-    procs.append(subprocess.Popen([*COLLAB, "worker"], env=env, cwd=cwd,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+    ports = [processes.free_port(), processes.free_port()]
+    procs = [processes.start(["serve", "--port", str(p)], env) for p in ports]
+    procs.append(processes.start(["worker"], env))
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, proc in zip(urls, procs, strict=False):
-            _wait_ready(url, proc)
+            processes.wait_until_up(url, proc)
         yield Cluster(urls[0], urls[1], f"{prefix}:events", redis_url)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        client = sync_redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
+        processes.stop(procs)
+        processes.forget_redis_prefix(redis_url, prefix)
         if pg_name:
             databases.drop_postgres_database(pg_name)
 
