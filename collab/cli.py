@@ -30,14 +30,10 @@ def serve(
     """Run the gateway (uvicorn)."""
     import uvicorn
 
-    from collab.migrations import UnmigratedDatabase
     from gateway.app import create_app
 
-    try:
-        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
-    except UnmigratedDatabase as exc:  # pragma: no cover - raised inside the lifespan
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+    _require_migrated()
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
 
 
 @app.command()
@@ -45,7 +41,19 @@ def worker() -> None:
     """Run an arq worker against REDIS_URL."""
     from workers.settings import run_worker
 
+    _require_migrated()
     asyncio.run(run_worker())
+
+
+def _require_migrated() -> None:
+    from collab import migrations
+    from collab.settings import get_settings
+
+    try:
+        asyncio.run(migrations.check(get_settings().DATABASE_URL))
+    except migrations.UnmigratedDatabase as exc:
+        typer.echo(f"collab: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -6,7 +6,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 
-from collab.db import tortoise_config
+from collab.db import MIGRATIONS_MODULE, MODEL_MODULES, tortoise_config
 
 
 class UnmigratedDatabase(RuntimeError):
@@ -31,8 +31,7 @@ async def pending() -> list[str]:
     """Names of migrations not yet applied on the current (initialised) connection."""
     from tortoise.connection import get_connection
 
-    config = Tortoise._get_config() if hasattr(Tortoise, "_get_config") else None  # noqa: F841
-    apps = {"models": {"models": ["models"], "migrations": "models.migrations"}}
+    apps = {"models": {"models": MODEL_MODULES, "migrations": MIGRATIONS_MODULE}}
     executor = MigrationExecutor(get_connection("default"), apps)
     return [f"{step.migration.app_label}.{step.migration.name}" for step in await executor.plan()]
 
@@ -44,3 +43,12 @@ async def ensure_migrated() -> None:
             "The database is not migrated (pending: " + ", ".join(missing) + "). "
             "Run `collab migrate` first."
         )
+
+
+async def check(database_url: str) -> None:
+    """Refuse early, with a clear message, to run a process on an unmigrated database."""
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        await ensure_migrated()
+    finally:
+        await Tortoise.close_connections()

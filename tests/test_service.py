@@ -59,3 +59,19 @@ async def test_unexpected_errors_are_masked(gql, monkeypatch):
     assert r.errors[0]["message"] == "Internal error"
     assert r.codes() == ["INTERNAL_SERVER_ERROR"]
     assert "secret" not in str(r.body)
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_collab_refuses_an_unmigrated_database_with_a_clear_message(tmp_path, command):
+    import os
+    import subprocess
+
+    from tests.utils.processes import COLLAB, REPO
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite://{tmp_path / 'empty.db'}"}
+    done = subprocess.run(
+        [*COLLAB, command], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "not migrated" in done.stderr and "collab migrate" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
