@@ -50,7 +50,7 @@ class AuditQuery:
     async def audit_log(
         self, info: Info, filter: AuditFilter | None = None, first: int | None = None,
         after: str | None = None,
-    ) -> AuditConnection:  # fmt: skip
+    ) -> AuditConnection | None:  # fmt: skip
         owner = info.context.caller()
         size = DEFAULT_PAGE if first is None else first
         if size < 0 or size > MAX_PAGE:
