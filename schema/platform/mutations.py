@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from domain import outbox, trials
+from domain import outbox, paas, trials
 from domain.alerts import AlertKind
 from domain.errors import not_found, validation
 from domain.ids import parse_id
@@ -78,6 +78,8 @@ async def _report(
     if len(message) > MAX_ALERT_MESSAGE:
         raise validation(f"At most {MAX_ALERT_MESSAGE} characters", "message")
     async with unit_of_work(info.context.services.after_commit):
+        if kind is AlertKind.SCALING:
+            await paas.record_scaling_event(environment, message)
         await outbox.add(
             Job.ALERT_FANOUT,
             {"environment_id": str(environment.id), "message": message, "kind": kind.value},

@@ -58,3 +58,26 @@ def test_the_directive_is_in_the_printed_sdl() -> None:
     for field, policy in GUARDED.items():
         line = next(ln for ln in environment.splitlines() if ln.strip().startswith(f"{field}:"))
         assert line.rstrip().endswith(f'@requiresPolicy(policy: "{policy}")'), line
+
+
+REPORT_SCALING = """mutation($id: ID!, $m: String!) {
+  reportScalingEvent(environmentId: $id, message: $m) { environment { id } errors { code } } }"""
+HISTORY = "query($id: ID!) { environment(id: $id) { scalingHistory { message } } }"
+
+
+async def test_reported_scaling_events_form_the_scaling_history(gql: GraphQLClient) -> None:
+    from tests.conftest import PLATFORM_TOKEN
+
+    owner, full = await sign_up(gql, "owner"), await sign_up(gql, "full")
+    env = (await create_env(owner, "app"))["id"]
+    await active_member(owner, full, shares=[share(FULL_ACCESS, env=env)])
+    platform = gql.as_(None)
+    platform.headers["X-Platform-Token"] = PLATFORM_TOKEN
+    for message in ("scaled out to 3 nodes", "scaled in to 2 nodes"):
+        (await platform(REPORT_SCALING, id=env, m=message)).ok("reportScalingEvent")
+    for user in (owner, full):
+        history = (await user.gql(HISTORY, id=env)).data["environment"]["scalingHistory"]
+        assert sorted(h["message"] for h in history) == [
+            "scaled in to 2 nodes",
+            "scaled out to 3 nodes",
+        ]
