@@ -18,12 +18,11 @@ from domain.policies import sync_catalogue
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_HOST = os.environ.get("TEST_PG_HOST", "postgres@127.0.0.1:5432")
 
-# Children first, so SQLite's foreign keys never object.
-TABLES = [
-    "share_notice", "sent_email", "outbox_job", "audit_entry", "share_role", "share",
-    "invitation_token", "member", "environment_operation", "group_environment",
-    "environment_group", "environment", "role_policy", "role", "policy", "session", "account",
-]  # fmt: skip
+
+
+def tables() -> list[str]:
+    """Every model's table: a model added later is emptied between tests too."""
+    return sorted(m._meta.db_table for m in Tortoise.apps.get_models_iterable())
 
 
 def create_postgres_database() -> tuple[str, str]:
@@ -66,14 +65,15 @@ async def reset(url: str) -> None:
     executor.EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(url))
     conn = Tortoise.get_connection("default")
+    names = tables()
     if url.startswith("postgres"):
         await conn.execute_script(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES) + " RESTART IDENTITY CASCADE"
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in names) + " RESTART IDENTITY CASCADE"
         )
     else:
-        # Nested groups reference their parent (RESTRICT, checked per row): unlink first.
-        deletes = 'UPDATE "environment_group" SET "parent_id" = NULL;' + "".join(
-            f'DELETE FROM "{table}";' for table in TABLES
+        # Foreign keys are off for the wipe (SQLite ignores the pragma inside a transaction).
+        deletes = "".join(f'DELETE FROM "{table}";' for table in names)
+        await conn.execute_script(
+            f"PRAGMA foreign_keys=OFF;BEGIN;{deletes}COMMIT;PRAGMA foreign_keys=ON;"
         )
-        await conn.execute_script(f"BEGIN;{deletes}COMMIT;")
     await sync_catalogue()
