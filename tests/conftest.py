@@ -105,6 +105,33 @@ async def db(database_url: str) -> AsyncIterator[str]:
         await Tortoise.close_connections()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+async def orm(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A throw-away database built from the models by Tortoise's `tortoise_test_context`,
+    for data-layer tests that need no migrations, app or Redis."""
+    from tortoise.backends.base import executor
+    from tortoise.contrib.test import tortoise_test_context
+
+    from domain.policies import sync_catalogue
+
+    name = None
+    if request.param == "sqlite":
+        url = "sqlite://:memory:"
+    else:
+        if not port_open("127.0.0.1", 5432):
+            missing_service("PostgreSQL on 127.0.0.1:5432")
+        name = f"collab_orm_{uuid.uuid4().hex[:10]}"
+        url = f"postgres://{databases.PG_HOST}/{name}"
+    executor.EXECUTOR_CACHE.clear()
+    try:
+        async with tortoise_test_context(["models"], db_url=url):
+            await sync_catalogue()
+            yield
+    finally:
+        if name is not None:  # the context creates the database but leaves it behind
+            await databases.drop_postgres_database_async(name)
+
+
 @pytest.fixture
 def redis_prefix() -> str:
     return f"collab-test:{uuid.uuid4().hex[:12]}"

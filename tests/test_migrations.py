@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from tortoise import Tortoise
 from tortoise.backends.base import executor
-from tortoise.contrib.test import tortoise_test_context
 
 from collab import migrations
 from collab.db import tortoise_config
-from models import Account, AccountKind, Policy, Role
+from models import Policy, Role
 from tests.conftest import missing_service, port_open
 from tests.utils import databases
 
@@ -56,17 +55,3 @@ async def test_models_have_no_unmigrated_changes(tmp_path):
         assert await detector.changes() == []
     finally:
         await Tortoise.close_connections()
-
-
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-async def test_models_work_under_tortoise_test_context(backend):
-    executor.EXECUTOR_CACHE.clear()
-    if backend == "sqlite":
-        url = "sqlite://:memory:"
-    else:
-        if not port_open("127.0.0.1", 5432):
-            missing_service("PostgreSQL")
-        url = f"postgres://{databases.PG_HOST}/collab_ctx_{__import__('uuid').uuid4().hex[:8]}"
-    async with tortoise_test_context(["models"], db_url=url):
-        await Account.create(email="a@collab.example", password_hash="x", kind=AccountKind.FULL)
-        assert await Account.filter(email="a@collab.example").count() == 1

@@ -19,7 +19,6 @@ PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.
 PG_HOST = os.environ.get("TEST_PG_HOST", "postgres@127.0.0.1:5432")
 
 
-
 def tables() -> list[str]:
     """Every model's table: a model added later is emptied between tests too."""
     return sorted(m._meta.db_table for m in Tortoise.apps.get_models_iterable())
@@ -39,15 +38,16 @@ def create_postgres_database() -> tuple[str, str]:
     return name, f"postgres://{PG_HOST}/{name}"
 
 
-def drop_postgres_database(name: str) -> None:
-    async def _drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+async def drop_postgres_database_async(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
-    asyncio.run(_drop())
+
+def drop_postgres_database(name: str) -> None:
+    asyncio.run(drop_postgres_database_async(name))
 
 
 def migrate(url: str) -> None:
