@@ -27,16 +27,31 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def _check_syntax(address: str) -> str:
+    return validate_email(
+        address, check_deliverability=False, globally_deliverable=False, test_environment=True
+    ).normalized
+
+
 def normalize_email(raw: str, field: str = "email") -> str:
-    """Syntax only (no DNS); reserved domains such as `*.example` are accepted."""
+    """Syntax only (no DNS). Reserved and special-use domains (`*.example`, `*.invalid`,
+    `*.local`, ...) are valid: email_validator refuses the latter on principle, so such a
+    domain is checked with a stand-in top-level label of the same syntax."""
+    address = raw.strip()
     try:
-        result = validate_email(
-            raw.strip(), check_deliverability=False, globally_deliverable=False,
-            test_environment=True,
-        )  # fmt: skip
+        return _check_syntax(address).lower()
     except EmailNotValidError as exc:
-        raise validation(f"Not a valid email address: {exc}", field) from None
-    return result.normalized.lower()
+        refusal = exc
+    local, _, domain = address.rpartition("@")
+    labels = domain.rstrip(".").split(".")
+    if "special-use" in str(refusal) and local and len(labels) >= 2:
+        try:
+            checked = _check_syntax(f"{local}@{'.'.join([*labels[:-1], 'example'])}")
+        except EmailNotValidError as exc:
+            refusal = exc
+        else:
+            return f"{checked.rpartition('@')[0]}@{domain.rstrip('.')}".lower()
+    raise validation(f"Not a valid email address: {refusal}", field) from None
 
 
 def check_password(password: str, field: str = "password") -> None:

@@ -280,9 +280,12 @@ async def _owned_group_or_none(
     return group
 
 
-async def _after_creation(env: Environment, caller: Account, group_ids: set[uuid.UUID]) -> None:
+async def _after_creation(
+    env: Environment, caller: Account, group_ids: set[uuid.UUID],
+    creator_roles: tuple[uuid.UUID, ...] = (CREATOR_ROLE_ID,),
+) -> None:  # fmt: skip
     """Let members whose shares reach the new environment know; make sure a collaborator
-    creator can see what it created."""
+    creator can see what it created (with `creator_roles`)."""
     parents, _ = await access.load_tree(env.owner_id)
     reached = await members_reached(env.owner_id, ancestry(parents, group_ids), root=True)
     for member in reached:
@@ -295,13 +298,13 @@ async def _after_creation(env: Environment, caller: Account, group_ids: set[uuid
         return
     snapshot = await access.load_snapshot(env.owner_id, creator)
     snapshot.env_groups[env.id] = set(group_ids)
-    if PolicyCode.ENV_VIEW.value not in snapshot.policies(env.id):
-        spec = sharing.ShareSpec(ShareTargetType.ENVIRONMENT, env.id, (CREATOR_ROLE_ID,), None)
+    if creator_roles and PolicyCode.ENV_VIEW.value not in snapshot.policies(env.id):
+        spec = sharing.ShareSpec(ShareTargetType.ENVIRONMENT, env.id, creator_roles, None)
         await sharing._write(creator, spec)
         await audit.record(
             owner_id=env.owner_id, actor_id=caller.id, action="share.set",
             target_type="Member", target_id=creator.id, environment_id=env.id,
-            detail={"environmentId": str(env.id), "roles": [str(CREATOR_ROLE_ID)],
+            detail={"environmentId": str(env.id), "roles": [str(r) for r in creator_roles],
                     "reason": "creator"},
         )  # fmt: skip
     outbox.notify([caller.id], "environment.create", env.owner_id)
@@ -322,8 +325,20 @@ async def clone(caller: Account, environment_id: uuid.UUID | None, name: str) ->
     await backend.perform(copy, paas.CLONED_FROM, caller.id, f"from {source.id}")
     if attempt is not None:
         await attempt.record(AuditOutcome.ALLOWED, clone=str(copy.id))
-    await _after_creation(copy, caller, {uuid.UUID(str(g)) for g in group_ids})
+    await _after_creation(
+        copy, caller, {uuid.UUID(str(g)) for g in group_ids}, await _roles_on(source, caller)
+    )
     return copy
+
+
+async def _roles_on(environment: Environment, caller: Account) -> tuple[uuid.UUID, ...]:
+    """The roles counted for the caller on an environment: a clone's creator gets no more
+    on the copy than it had on the original."""
+    member = await access.membership_of(environment.owner_id, caller.id)
+    if member is None:
+        return ()
+    grants = (await access.load_snapshot(environment.owner_id, member)).explain(environment.id)
+    return tuple(dict.fromkeys(g.role.id for g in grants.grants))
 
 
 # -- who a change reaches -----------------------------------------------------------

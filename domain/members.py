@@ -307,9 +307,14 @@ async def reject_invitation(
 
 
 async def sign_up_with_invitation(
-    *, token: str, password: str, display_name: str | None, trial_days: int
-) -> tuple[Account, Member]:
+    *, token: str, password: str, display_name: str | None, trial_days: int,
+    caller: Account | None = None,
+) -> tuple[Account, Member]:  # fmt: skip
+    """`caller`: the account already logged in, if any; a token for another email is no
+    token for it."""
     member = await invitation_by_token(token)
+    if caller is not None and caller.email != member.email:
+        raise DomainError(ErrorCode.INVALID_TOKEN, INVALID_TOKEN, "token")
     if await Account.exists(email=member.email):
         raise conflict("An account with this email exists: log in and accept instead", "email")
     account = await create_account(

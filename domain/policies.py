@@ -92,20 +92,20 @@ _FULL = (
 # Fixed ids so every database (and every test) agrees on them.
 BUILT_IN_ROLES: tuple[BuiltInRole, ...] = (
     BuiltInRole(
-        uuid.UUID("00000000-0000-4000-8000-00000000f011"), "Full access",
+        uuid.UUID("d2141803-e1c0-4e94-ae65-e2abdc90c063"), "Full access",
         "Everything on the environment except deleting and cloning it", _FULL, True,
     ),
     BuiltInRole(
-        uuid.UUID("00000000-0000-4000-8000-00000000f012"), "Limited access",
+        uuid.UUID("0fd00367-672b-495f-8c41-6163aace2ae1"), "Limited access",
         "Day-to-day work without SSH, scaling or topology changes", _LIMITED, False,
     ),
     BuiltInRole(
-        uuid.UUID("00000000-0000-4000-8000-00000000f013"), "Viewer",
+        uuid.UUID("51bbb782-5152-4b9b-8bfc-7b8d280c922d"), "Viewer",
         "See the environment, its logs and its resource usage",
         (P.ENV_VIEW, P.LOGS_VIEW, P.STATS_VIEW), False,
     ),
     BuiltInRole(
-        uuid.UUID("00000000-0000-4000-8000-00000000f014"), "Creator",
+        uuid.UUID("a7cc6748-a83d-4db3-bd78-84b104e4e702"), "Creator",
         "Create environments where this role is shared", (P.ENV_CREATE,), False,
     ),
 )  # fmt: skip

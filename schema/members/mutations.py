@@ -187,7 +187,7 @@ class MemberMutation:
         context = info.context
         account, _ = await _guarding_token(context, token, lambda: lifecycle.sign_up_with_invitation(
             token=token, password=password, display_name=display_name,
-            trial_days=context.settings.TRIAL_DAYS,
+            trial_days=context.settings.TRIAL_DAYS, caller=context.account,
         ))  # fmt: skip
         session = await open_session(account, context.settings.SESSION_TTL_HOURS)
         return AuthPayload(token=session, account=Account.of(account))

@@ -153,7 +153,7 @@ async def set_shares(owner: User, member_id: str, shares: list[dict[str, Any]]) 
     return r.ok("updateMember")["member"]
 
 
-__all__ = ["Response", "User", "sign_up"]
+__all__ = ["Response", "User", "sign_up"]  # re-exported
 
 VIEWER_P = {"env.view", "logs.view", "stats.view"}
 LIMITED_P = {

@@ -9,10 +9,10 @@ from tests.utils.accounts import PASSWORD, SIGN_UP
 
 from .helpers import ERR, SET_KIND, codes, env, platform, sign_up, uniq
 
-LOG_IN = f"""
-mutation($email: String!, $password: String!) {{
-  logIn(email: $email, password: $password) {{ token account {{ id email }} errors {{ code message field }} }}
-}}"""
+LOG_IN = """
+mutation($email: String!, $password: String!) {
+  logIn(email: $email, password: $password) { token account { id email } errors { code message field } }
+}"""
 ME = "{ me { id email displayName kind trialEndsAt } }"
 POLICIES = "{ policies { code description } }"
 REPORT_ALERT = f"""
@@ -70,9 +70,7 @@ async def test_log_in_wrong_email_and_wrong_password_give_the_same_answer(gql):
     ok = (await gql(LOG_IN, email=u.email.upper(), password=PASSWORD)).ok("logIn")
     assert ok["token"] and ok["account"]["id"] == u.id
     wrong_pw = (await gql(LOG_IN, email=u.email, password="wrong password!")).payload("logIn")
-    wrong_email = (await gql(LOG_IN, email="nobody-" + u.email, password=PASSWORD)).payload(
-        "logIn"
-    )
+    wrong_email = (await gql(LOG_IN, email="nobody-" + u.email, password=PASSWORD)).payload("logIn")
     assert [e["code"] for e in wrong_pw["errors"]] == ["UNAUTHENTICATED"]
     assert wrong_pw == wrong_email
     assert wrong_pw["token"] is None and wrong_pw["account"] is None

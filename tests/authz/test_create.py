@@ -12,6 +12,7 @@ from tests.authz.helpers import (
     create_env,
     create_group,
     end_trial,
+    my_policies,
     share,
 )
 from tests.utils.accounts import sign_up
@@ -102,3 +103,24 @@ async def test_names_are_checked_and_unique_among_live_environments(gql: GraphQL
     r = await owner.gql(delete, id=first["id"])
     assert r.ok("deleteEnvironment")["environment"]["status"] == "DELETED"
     assert (await create_env(owner, "app"))["status"] == "RUNNING"  # the name is free again
+
+
+CREATE_ROLE = (
+    """mutation($input: RoleInput!) { createRole(input: $input) { role { id } errors { code } } }"""
+)
+CLONE = """mutation($id: ID!, $name: String!) {
+  cloneEnvironment(id: $id, name: $name) { environment { id myPolicies } errors { code } } }"""
+
+
+async def test_a_clone_gives_its_maker_no_more_than_the_original(gql: GraphQLClient) -> None:
+    owner, member = await sign_up(gql, "owner"), await sign_up(gql, "cloner")
+    role = (
+        await owner.gql(
+            CREATE_ROLE, input={"name": "Cloner", "policies": ["env.view", "env.clone"]}
+        )
+    ).ok("createRole")["role"]["id"]
+    source = (await create_env(owner, "orig"))["id"]
+    await active_member(owner, member, shares=[share(role, env=source)])
+    copy = (await member.gql(CLONE, id=source, name="orig-copy")).ok("cloneEnvironment")
+    assert set(copy["environment"]["myPolicies"]) == {"env.view", "env.clone"}
+    assert await my_policies(member, copy["environment"]["id"]) == {"env.view", "env.clone"}

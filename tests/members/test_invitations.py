@@ -249,3 +249,16 @@ async def test_repeated_token_guesses_are_rate_limited(gql):
         results.append(codes(p)[0])
     assert results[0] == "INVALID_TOKEN"
     assert results[-1] == "RATE_LIMITED"
+
+
+async def test_sign_up_with_invitation_by_a_logged_in_stranger_is_an_invalid_token(gql):
+    owner = await sign_up(gql, "owner")
+    stranger = await sign_up(gql, "stranger")
+    member = await invite(owner, "fresh@collab.example")
+    token = await invitation_token(member["id"])
+    p = (await stranger.gql(SIGN_UP_WITH_INVITATION, token=token, password=PASSWORD)).payload(
+        "signUpWithInvitation"
+    )
+    assert codes(p) == ["INVALID_TOKEN"]
+    assert not await Account.exists(email="fresh@collab.example")
+    assert (await Member.get(id=member["id"])).status.value == "PENDING"

@@ -37,7 +37,7 @@ ROOT_VIEWER = [{"root": True, "roleIds": [VIEWER]}]
 
 def share_summary(member: dict) -> list[tuple[str, list[str]]]:
     return sorted(
-        (s["target"]["__typename"], [r["id"] for r in s["roles"]]) for s in member["shares"]
+        (s["target"]["__typename"], sorted(r["id"] for r in s["roles"])) for s in member["shares"]
     )
 
 

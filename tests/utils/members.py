@@ -22,10 +22,10 @@ mutation($input: InviteMemberInput!) {{
 ACCEPT_BY_ID = f"""
 mutation($id: ID) {{ acceptInvitation(id: $id) {{ member {{ id status }} {ERRORS} }} }}"""
 
-FULL_ACCESS = "00000000-0000-4000-8000-00000000f011"
-LIMITED_ACCESS = "00000000-0000-4000-8000-00000000f012"
-VIEWER = "00000000-0000-4000-8000-00000000f013"
-CREATOR = "00000000-0000-4000-8000-00000000f014"
+FULL_ACCESS = "d2141803-e1c0-4e94-ae65-e2abdc90c063"
+LIMITED_ACCESS = "0fd00367-672b-495f-8c41-6163aace2ae1"
+VIEWER = "51bbb782-5152-4b9b-8bfc-7b8d280c922d"
+CREATOR = "a7cc6748-a83d-4db3-bd78-84b104e4e702"
 
 
 async def invitation_token(member_id: str) -> str:

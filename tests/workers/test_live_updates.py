@@ -35,7 +35,7 @@ INVITE = """mutation($email: String!) {
 ACCEPT = """mutation($id: ID) { acceptInvitation(id: $id) { member { status } errors { code } } }"""
 UPDATE = """mutation($id: ID!, $shares: [ShareInput!]) {
   updateMember(id: $id, input: { shares: $shares }) { member { id } errors { code } } }"""
-VIEWER = "00000000-0000-4000-8000-00000000f013"
+VIEWER = "51bbb782-5152-4b9b-8bfc-7b8d280c922d"
 
 
 @dataclass
