@@ -147,8 +147,10 @@ async def redis(redis_url: str, redis_prefix: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-@pytest.fixture
-def settings(database_url: str, redis_url: str, redis_prefix: str) -> Settings:
+def make_settings(
+    database_url: str, redis_url: str, redis_prefix: str, **extra: object
+) -> Settings:
+    """Settings for an app under test: isolated Redis keys, no real mail server."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         ENVIRONMENT="development",
@@ -158,7 +160,13 @@ def settings(database_url: str, redis_url: str, redis_prefix: str) -> Settings:
         PLATFORM_TOKEN=PLATFORM_TOKEN,
         PUBLIC_URL="http://collab.test",
         SMTP_PORT=1,
+        **extra,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, redis_prefix: str) -> Settings:
+    return make_settings(database_url, redis_url, redis_prefix)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tortoise import Tortoise
 
 from collab.settings import Settings
 from gateway.app import create_app
-from tests.conftest import PLATFORM_TOKEN
+from tests.conftest import make_settings
 from tests.utils import databases
 from tests.utils.graphql import GraphQLClient
 
@@ -41,22 +41,6 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def redis_prefix() -> str:
     return f"collab-test:{uuid.uuid4().hex[:12]}"
-
-
-def make_settings(
-    database_url: str, redis_url: str, redis_prefix: str, **extra: object
-) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        ENVIRONMENT="development",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        REDIS_KEY_PREFIX=redis_prefix,
-        PLATFORM_TOKEN=PLATFORM_TOKEN,
-        PUBLIC_URL="http://collab.test",
-        SMTP_PORT=1,
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(scope="module")
