@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import strawberry
 
+from domain.environments import committing_denials
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import AfterCommit
 from models import Account
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 
     from collab.settings import Settings
     from domain.rate_limit import RateLimiter
+
+
+T = TypeVar("T")
 
 
 class EventBroker(Protocol):
@@ -57,6 +62,13 @@ class Context:
         """Drop what this request cached: a mutation changed it."""
         self.loaders = Loaders()
         self.access = CallerAccess(self.account, self.loaders)
+
+    async def commit(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run a mutation's change in one unit of work (jobs and live events released after
+        commit, refused attempts still audited), then forget what the request had cached."""
+        result = await committing_denials(self.services.after_commit, work)
+        self.refresh()
+        return result
 
     def caller(self) -> Account:
         """For queries: no login is a top-level UNAUTHENTICATED error."""

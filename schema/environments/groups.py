@@ -6,13 +6,12 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from domain import environments, groups
+from domain import groups
 from domain.ids import parse_id
-from models import Environment as EnvironmentModel
 from models import EnvironmentGroup as GroupModel
 from schema.context import Info
+from schema.environments.mutations import changed_environment
 from schema.environments.types import (
-    Environment,
     EnvironmentGroup,
     EnvironmentGroupPayload,
     EnvironmentPayload,
@@ -21,15 +20,8 @@ from schema.errors import returns_payload
 
 
 async def _group(info: Info, work: Callable[[], Awaitable[GroupModel]]) -> EnvironmentGroupPayload:
-    group = await environments.committing_denials(info.context.services.after_commit, work)
-    info.context.refresh()
+    group = await info.context.commit(work)
     return EnvironmentGroupPayload(environment_group=EnvironmentGroup.of(group))
-
-
-async def _env(info: Info, work: Callable[[], Awaitable[EnvironmentModel]]) -> EnvironmentPayload:
-    env = await environments.committing_denials(info.context.services.after_commit, work)
-    info.context.refresh()
-    return EnvironmentPayload(environment=Environment.of(env))
 
 
 @strawberry.type
@@ -76,7 +68,7 @@ class GroupMutation:
         self, info: Info, environment_id: strawberry.ID, group_id: strawberry.ID
     ) -> EnvironmentPayload:
         owner = info.context.caller_for_mutation()
-        return await _env(info, lambda: groups.add_environment(
+        return await changed_environment(info, lambda: groups.add_environment(
             owner, parse_id(environment_id), parse_id(group_id)
         ))  # fmt: skip
 
@@ -86,6 +78,6 @@ class GroupMutation:
         self, info: Info, environment_id: strawberry.ID, group_id: strawberry.ID
     ) -> EnvironmentPayload:
         owner = info.context.caller_for_mutation()
-        return await _env(info, lambda: groups.remove_environment(
+        return await changed_environment(info, lambda: groups.remove_environment(
             owner, parse_id(environment_id), parse_id(group_id)
         ))  # fmt: skip

@@ -19,15 +19,16 @@ from schema.environments.types import Environment, EnvironmentPayload
 from schema.errors import returns_payload
 
 
-async def _run(info: Info, work: Callable[[], Awaitable[EnvironmentModel]]) -> EnvironmentPayload:
-    env = await environments.committing_denials(info.context.services.after_commit, work)
-    info.context.refresh()
-    return EnvironmentPayload(environment=Environment.of(env))
+async def changed_environment(
+    info: Info, work: Callable[[], Awaitable[EnvironmentModel]]
+) -> EnvironmentPayload:
+    """Commit a change to one environment; the payload carries its new state."""
+    return EnvironmentPayload(environment=Environment.of(await info.context.commit(work)))
 
 
 async def _act(info: Info, id: strawberry.ID, action: str) -> EnvironmentPayload:
     caller = info.context.caller_for_mutation()
-    return await _run(info, lambda: environments.act(caller, parse_id(id), action))
+    return await changed_environment(info, lambda: environments.act(caller, parse_id(id), action))
 
 
 @strawberry.type
@@ -41,7 +42,7 @@ class EnvironmentMutation:
         self, info: Info, input: CreateEnvironmentInput
     ) -> EnvironmentPayload:
         caller = info.context.caller_for_mutation()
-        return await _run(info, lambda: environments.create(
+        return await changed_environment(info, lambda: environments.create(
             caller, input.name, input.display_name, parse_id(input.owner_id),
             parse_id(input.group_id), owner_given=bool(input.owner_id),
             group_given=input.group_id is not None,
@@ -73,7 +74,9 @@ class EnvironmentMutation:
         self, info: Info, id: strawberry.ID, name: str
     ) -> EnvironmentPayload:
         caller = info.context.caller_for_mutation()
-        return await _run(info, lambda: environments.clone(caller, parse_id(id), name))
+        return await changed_environment(
+            info, lambda: environments.clone(caller, parse_id(id), name)
+        )
 
     @strawberry.mutation(description="Any catalogue action on the environment, by policy code.")
     @returns_payload(EnvironmentPayload)
@@ -89,5 +92,5 @@ class EnvironmentMutation:
     ) -> EnvironmentPayload:
         caller = info.context.caller_for_mutation()
         requests = [GrantRequest(g.member_id, list(g.role_ids)) for g in grants]
-        return await _run(info, lambda: environments.share(caller, parse_id(environment_id),
+        return await changed_environment(info, lambda: environments.share(caller, parse_id(environment_id),
                                                            requests))  # fmt: skip

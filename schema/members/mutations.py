@@ -11,7 +11,6 @@ from domain import members as lifecycle
 from domain import rate_limit
 from domain.errors import DomainError, ErrorCode
 from domain.ids import parse_id
-from domain.unit_of_work import unit_of_work
 from models import Account as AccountModel
 from models import Member as MemberModel
 from schema.accounts.types import Account, AuthPayload
@@ -32,13 +31,6 @@ async def _inviting(context: Context) -> AccountModel:
     return owner
 
 
-async def _changed(context: Context, change: Callable[[], Awaitable[Any]]) -> Any:
-    async with unit_of_work(context.services.after_commit):
-        result = await change()
-    context.refresh()
-    return result
-
-
 async def _guarding_token(
     context: Context, token: str | None, change: Callable[[], Awaitable[Any]]
 ) -> Any:
@@ -47,7 +39,7 @@ async def _guarding_token(
     if token is not None and await limiter.exceeded(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address):
         raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitation attempts; try later")
     try:
-        return await _changed(context, change)
+        return await context.commit(change)
     except DomainError as error:
         if token is not None and error.code in (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED):
             await limiter.hit(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address)
@@ -83,7 +75,7 @@ class MemberMutation:
     async def invite_member(self, info: Info, input: InviteMemberInput) -> MemberPayload:
         owner = await _inviting(info.context)
         requests = [s.request() for s in input.shares]
-        member, _ = await _changed(info.context, lambda: lifecycle.invite(
+        member, _ = await info.context.commit(lambda: lifecycle.invite(
             owner, input.email, input.display_name, input.account_role, requests,
             _ttl(info.context),
         ))  # fmt: skip
@@ -101,9 +93,7 @@ class MemberMutation:
             account_role=input.account_role,
             shares=None if input.shares is None else [s.request() for s in input.shares],
         )
-        member = await _changed(
-            info.context, lambda: lifecycle.update(owner, parse_id(id), changes)
-        )
+        member = await info.context.commit(lambda: lifecycle.update(owner, parse_id(id), changes))
         return _payload(member)
 
     @strawberry.mutation(description="A new PENDING member with the same account role and shares.")
@@ -112,7 +102,7 @@ class MemberMutation:
         self, info: Info, id: strawberry.ID, email: str, display_name: str | None = None
     ) -> MemberPayload:
         owner = await _inviting(info.context)
-        member, _ = await _changed(info.context, lambda: lifecycle.copy(
+        member, _ = await info.context.commit(lambda: lifecycle.copy(
             owner, parse_id(id), email, display_name, _ttl(info.context)
         ))  # fmt: skip
         return _payload(member)
@@ -121,23 +111,19 @@ class MemberMutation:
     @returns_payload(MemberPayload)
     async def suspend_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = info.context.caller_for_mutation()
-        return _payload(
-            await _changed(info.context, lambda: lifecycle.suspend(owner, parse_id(id)))
-        )
+        return _payload(await info.context.commit(lambda: lifecycle.suspend(owner, parse_id(id))))
 
     @strawberry.mutation
     @returns_payload(MemberPayload)
     async def activate_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = info.context.caller_for_mutation()
-        return _payload(
-            await _changed(info.context, lambda: lifecycle.activate(owner, parse_id(id)))
-        )
+        return _payload(await info.context.commit(lambda: lifecycle.activate(owner, parse_id(id))))
 
     @strawberry.mutation(description="End the collaboration; the record and shares are kept.")
     @returns_payload(MemberPayload)
     async def remove_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = info.context.caller_for_mutation()
-        return _payload(await _changed(info.context, lambda: lifecycle.remove(owner, parse_id(id))))
+        return _payload(await info.context.commit(lambda: lifecycle.remove(owner, parse_id(id))))
 
     @strawberry.mutation(
         description="A new invitation for a REMOVED, LEFT, REJECTED or EXPIRED member."
@@ -145,8 +131,8 @@ class MemberMutation:
     @returns_payload(MemberPayload)
     async def reinvite_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = await _inviting(info.context)
-        member, _ = await _changed(
-            info.context, lambda: lifecycle.reinvite(owner, parse_id(id), _ttl(info.context))
+        member, _ = await info.context.commit(
+            lambda: lifecycle.reinvite(owner, parse_id(id), _ttl(info.context))
         )
         return _payload(member)
 
@@ -156,8 +142,8 @@ class MemberMutation:
     @returns_payload(MemberPayload)
     async def resend_invitation(self, info: Info, id: strawberry.ID) -> MemberPayload:
         owner = await _inviting(info.context)
-        member, _ = await _changed(
-            info.context, lambda: lifecycle.resend(owner, parse_id(id), _ttl(info.context))
+        member, _ = await info.context.commit(
+            lambda: lifecycle.resend(owner, parse_id(id), _ttl(info.context))
         )
         return _payload(member)
 
@@ -196,5 +182,5 @@ class MemberMutation:
     @returns_payload(MemberPayload)
     async def leave_collaboration(self, info: Info, member_id: strawberry.ID) -> MemberPayload:
         account = info.context.caller_for_mutation()
-        member = await _changed(info.context, lambda: lifecycle.leave(account, parse_id(member_id)))
+        member = await info.context.commit(lambda: lifecycle.leave(account, parse_id(member_id)))
         return _payload(member)

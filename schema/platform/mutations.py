@@ -35,9 +35,9 @@ class PlatformMutation:
         parsed = parse_id(account_id)
         if parsed is None:
             raise not_found("Account", "accountId")
-        async with unit_of_work(info.context.services.after_commit):
-            account = await trials.set_account_kind(parsed, kind, trial_ends_at)
-        info.context.refresh()
+        account = await info.context.commit(
+            lambda: trials.set_account_kind(parsed, kind, trial_ends_at)
+        )
         return AccountPayload(account=Account.of(account))
 
     @strawberry.mutation(

@@ -7,7 +7,6 @@ import strawberry
 
 from domain import roles
 from domain.ids import parse_id
-from domain.unit_of_work import unit_of_work
 from schema.context import Info
 from schema.errors import returns_payload
 from schema.roles.types import Role, RoleInput, RolePayload
@@ -19,25 +18,19 @@ class RoleMutation:
     @returns_payload(RolePayload)
     async def create_role(self, info: Info, input: RoleInput) -> RolePayload:
         owner = info.context.caller_for_mutation()
-        async with unit_of_work(info.context.services.after_commit):
-            role = await roles.create(owner, input.draft())
-        info.context.refresh()
+        role = await info.context.commit(lambda: roles.create(owner, input.draft()))
         return RolePayload(role=Role.of(role))
 
     @strawberry.mutation(description="Replaces the role; members using it see the change.")
     @returns_payload(RolePayload)
     async def update_role(self, info: Info, id: strawberry.ID, input: RoleInput) -> RolePayload:
         owner = info.context.caller_for_mutation()
-        async with unit_of_work(info.context.services.after_commit):
-            role = await roles.update(owner, parse_id(id), input.draft())
-        info.context.refresh()
+        role = await info.context.commit(lambda: roles.update(owner, parse_id(id), input.draft()))
         return RolePayload(role=Role.of(role))
 
     @strawberry.mutation(description="Only a role no share uses; returns its last state.")
     @returns_payload(RolePayload)
     async def delete_role(self, info: Info, id: strawberry.ID) -> RolePayload:
         owner = info.context.caller_for_mutation()
-        async with unit_of_work(info.context.services.after_commit):
-            role, codes = await roles.delete(owner, parse_id(id))
-        info.context.refresh()
+        role, codes = await info.context.commit(lambda: roles.delete(owner, parse_id(id)))
         return RolePayload(role=Role.of(role, codes))
