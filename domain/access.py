@@ -8,6 +8,7 @@ workers, the API and the property tests all run the very same code.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -108,6 +109,12 @@ class OwnerSnapshot:
 
     def __post_init__(self) -> None:
         self._by_target = {(s.target_type, s.target_id): s for s in self.shares}
+        # A page of environments mostly repeats a handful of share combinations: the
+        # answer per environment and the union per combination are computed once.
+        self._policies: dict[uuid.UUID, frozenset[str]] = {}
+        self._sorted: dict[uuid.UUID, list[str]] = {}
+        self._union: dict[tuple[uuid.UUID, ...], frozenset[str]] = {}
+        self._inactive: EmptyReason | bool | None = False  # False: not computed yet
 
     # -- share lookup -------------------------------------------------------------
     def _share_on(self, kind: ShareTargetType, target: uuid.UUID | None) -> ShareInfo | None:
@@ -115,6 +122,34 @@ class OwnerSnapshot:
 
     def _live(self, share: ShareInfo | None) -> ShareInfo | None:
         return share if share is not None and not share.expired(self.now) else None
+
+    def _deciding_shares(self, environment_id: uuid.UUID) -> tuple[ShareInfo, ...]:
+        """The live shares of the most specific level that decides this environment."""
+        direct = self._live(self._share_on(ShareTargetType.ENVIRONMENT, environment_id))
+        if direct is not None:
+            return (direct,)
+        found: list[ShareInfo] = []
+        for group_id in self.env_groups.get(environment_id, ()):
+            share = self._nearest_group_share(group_id)[0]
+            if share is not None and share not in found:
+                found.append(share)
+        if found:
+            return tuple(found)
+        root = self._live(self._share_on(ShareTargetType.ROOT, None))
+        return (root,) if root is not None else ()
+
+    def _union_of(self, shares: tuple[ShareInfo, ...]) -> frozenset[str]:
+        key = tuple(sorted(s.id for s in shares))
+        union = self._union.get(key)
+        if union is None:
+            codes = {PolicyCode.ENV_VIEW.value}
+            for share in shares:
+                for role_id in share.role_ids:
+                    role = self.roles.get(role_id)
+                    if role is not None:
+                        codes |= role.policies
+            union = self._union[key] = frozenset(codes)
+        return union
 
     def _nearest_group_share(self, group_id: uuid.UUID) -> tuple[ShareInfo | None, bool]:
         """The live share on the group or its nearest shared ancestor; and whether an
@@ -184,6 +219,11 @@ class OwnerSnapshot:
         return Explanation(frozenset(policies), level, grants, outranked, reason, alerts)
 
     def _inactive_reason(self) -> EmptyReason | None:
+        if self._inactive is False:
+            self._inactive = self._compute_inactive_reason()
+        return self._inactive  # type: ignore[return-value]
+
+    def _compute_inactive_reason(self) -> EmptyReason | None:
         member = self.member
         if member is None:
             return EmptyReason.NO_SHARE
@@ -198,7 +238,25 @@ class OwnerSnapshot:
         return None
 
     def policies(self, environment_id: uuid.UUID) -> frozenset[str]:
-        return self.explain(environment_id).policies
+        """What `explain(...).policies` says, without building the explanation."""
+        known = self._policies.get(environment_id)
+        if known is not None:
+            return known
+        if self._inactive_reason() is not None:
+            result: frozenset[str] = frozenset()
+        else:
+            deciding = self._deciding_shares(environment_id)
+            result = self._union_of(deciding) if deciding else frozenset()
+        self._policies[environment_id] = result
+        return result
+
+    def sorted_policies(self, environment_id: uuid.UUID) -> list[str]:
+        """`policies` as the API lists them (sorted), one list per distinct set."""
+        known = self._sorted.get(environment_id)
+        if known is None:
+            policies = self.policies(environment_id)
+            known = self._sorted[environment_id] = sorted_codes(policies)
+        return known
 
     def can_create(self, group_id: uuid.UUID | None) -> bool:
         """`env.create` in a group (nearest shared ancestor, else root) or at the root."""
@@ -233,6 +291,12 @@ class OwnerSnapshot:
 OWNER_POLICIES: frozenset[str] = ALL_CODES
 
 
+@functools.lru_cache(maxsize=1024)
+def sorted_codes(policies: frozenset[str]) -> list[str]:
+    """Callers must not mutate the list: it is shared by every environment with that set."""
+    return sorted(policies)
+
+
 # -- loading ------------------------------------------------------------------------
 
 
@@ -253,17 +317,30 @@ async def load_roles(role_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RoleInfo]
 
 async def load_tree(owner_id: uuid.UUID) -> tuple[dict, dict]:
     """The owner's group parents and, per live environment, the groups holding it."""
-    parents = {
-        row["id"]: row["parent_id"]
-        for row in await EnvironmentGroup.filter(owner_id=owner_id).values("id", "parent_id")
-    }
-    env_groups: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    placements = await GroupEnvironment.filter(group__owner_id=owner_id).values(
+    return (await load_trees([owner_id]))[owner_id]
+
+
+Tree = tuple[dict[uuid.UUID, uuid.UUID | None], dict[uuid.UUID, set[uuid.UUID]]]
+
+
+async def load_trees(owner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Tree]:
+    """`load_tree` for several owners in the same two queries."""
+    ids = list(set(owner_ids))
+    trees: dict[uuid.UUID, Tree] = {oid: ({}, defaultdict(set)) for oid in ids}
+    if not ids:
+        return trees
+    group_owner: dict[uuid.UUID, uuid.UUID] = {}
+    for row in await EnvironmentGroup.filter(owner_id__in=ids).values(
+        "id", "parent_id", "owner_id"
+    ):
+        trees[row["owner_id"]][0][row["id"]] = row["parent_id"]
+        group_owner[row["id"]] = row["owner_id"]
+    placements = await GroupEnvironment.filter(group__owner_id__in=ids).values(
         "group_id", "environment_id"
     )
     for row in placements:
-        env_groups[row["environment_id"]].add(row["group_id"])
-    return parents, env_groups
+        trees[group_owner[row["group_id"]]][1][row["environment_id"]].add(row["group_id"])
+    return trees
 
 
 async def load_shares(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[ShareInfo]]:
@@ -313,6 +390,24 @@ async def load_snapshots(
             owner_id, parents, env_groups, member_info(m, account, now), shares[m.id], roles, now
         )
     return snapshots
+
+
+async def load_caller_snapshots(
+    account: Account, members: list[Member]
+) -> dict[uuid.UUID, OwnerSnapshot]:
+    """One snapshot per owner for a caller's member records (one record per owner), all
+    owners read in the same handful of queries: a member of twenty owners costs the same
+    as a member of one."""
+    now = utcnow()
+    trees = await load_trees(m.owner_id for m in members)
+    shares = await load_shares(m.id for m in members)
+    roles = await load_roles(r for ss in shares.values() for s in ss for r in s.role_ids)
+    return {
+        m.owner_id: OwnerSnapshot(
+            m.owner_id, *trees[m.owner_id], member_info(m, account, now), shares[m.id], roles, now
+        )
+        for m in members
+    }
 
 
 async def load_snapshot(owner_id: uuid.UUID, member: Member | None) -> OwnerSnapshot:

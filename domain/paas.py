@@ -38,6 +38,17 @@ class ResourceUsage:
     disk_mb: int
 
 
+class EnvironmentFacts(Protocol):
+    """What reading an environment's access details needs: a model or a plain record."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> EnvironmentStatus: ...
+
+
 class PaasBackend(Protocol):
     """What the gateway asks of the platform. Must run inside the caller's transaction."""
 
@@ -47,11 +58,11 @@ class PaasBackend(Protocol):
         self, environment: Environment, action: str, actor_id: uuid.UUID, detail: str = ""
     ) -> None: ...
 
-    def ssh_access(self, environment: Environment) -> str: ...
+    def ssh_access(self, environment: EnvironmentFacts) -> str: ...
 
-    def ftp_access(self, environment: Environment) -> str: ...
+    def ftp_access(self, environment: EnvironmentFacts) -> str: ...
 
-    def resource_usage(self, environment: Environment) -> ResourceUsage: ...
+    def resource_usage(self, environment: EnvironmentFacts) -> ResourceUsage: ...
 
 
 class BuiltInPaas:
@@ -84,13 +95,13 @@ class BuiltInPaas:
             await environment.save(update_fields=fields)
         await self._record(environment, action, actor_id, detail)
 
-    def ssh_access(self, environment: Environment) -> str:
+    def ssh_access(self, environment: EnvironmentFacts) -> str:
         return f"ssh {environment.name}@ssh.{self.host} -p 3022"
 
-    def ftp_access(self, environment: Environment) -> str:
+    def ftp_access(self, environment: EnvironmentFacts) -> str:
         return f"ftps://{environment.name}@ftp.{self.host}:21"
 
-    def resource_usage(self, environment: Environment) -> ResourceUsage:
+    def resource_usage(self, environment: EnvironmentFacts) -> ResourceUsage:
         if environment.status is not EnvironmentStatus.RUNNING:
             return ResourceUsage(cloudlets=0, cpu_percent=0.0, memory_mb=0, disk_mb=0)
         # Stable, plausible figures derived from the id (no real servers behind it).

@@ -222,6 +222,12 @@ class Loaders:
         return MemberSnapshotsByOwnerIdLoader()
 
 
+async def _pick(
+    loaded: asyncio.Future[dict[uuid.UUID, OwnerSnapshot]], owner_id: uuid.UUID
+) -> OwnerSnapshot:
+    return (await loaded)[owner_id]
+
+
 class CallerAccess:
     """The caller's effective policies, one snapshot per owner per request."""
 
@@ -229,6 +235,19 @@ class CallerAccess:
         self.caller = caller
         self.loaders = loaders
         self._snapshots: dict[uuid.UUID, asyncio.Task[OwnerSnapshot]] = {}
+
+    async def snapshots_of(self, members: list[Member]) -> dict[uuid.UUID, OwnerSnapshot]:
+        """Snapshots for the caller's own member records (one per owner), loaded together
+        and kept for the rest of the request."""
+        assert self.caller is not None
+        missing = [m for m in members if m.owner_id not in self._snapshots]
+        if missing:
+            loaded = asyncio.ensure_future(access.load_caller_snapshots(self.caller, missing))
+            for member in missing:
+                self._snapshots[member.owner_id] = asyncio.ensure_future(
+                    _pick(loaded, member.owner_id)
+                )
+        return {m.owner_id: await self._snapshots[m.owner_id] for m in members}
 
     async def snapshot(self, owner_id: uuid.UUID) -> OwnerSnapshot:
         task = self._snapshots.get(owner_id)

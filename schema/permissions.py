@@ -28,19 +28,30 @@ class PolicyGuard(FieldExtension):
     def __init__(self, policy: PolicyCode) -> None:
         self.policy = policy
 
+    def _refuse(self) -> ApiError:
+        return ApiError(ErrorCode.FORBIDDEN, f"Requires the policy {self.policy.value}")
+
     async def resolve_async(
         self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any
     ) -> Any:
-        policies = await info.context.access.policies_on(source.environment_id)
+        policies = source.policies
+        if policies is None:
+            policies = await info.context.access.policies_on(source.environment_id)
         if self.policy.value not in policies:
-            raise ApiError(ErrorCode.FORBIDDEN, f"Requires the policy {self.policy.value}")
+            raise self._refuse()
         result = next_(source, info, **kwargs)
         if hasattr(result, "__await__"):
             result = await result
         return result
 
     def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
-        raise NotImplementedError("guarded fields are resolved asynchronously")
+        """Synchronous fields stay synchronous when the environment came with the caller's
+        policies; otherwise the check awaits the request's snapshot."""
+        if source.policies is None:
+            return self.resolve_async(next_, source, info, **kwargs)
+        if self.policy.value not in source.policies:
+            raise self._refuse()
+        return next_(source, info, **kwargs)
 
 
 def guarded(policy: PolicyCode, **kwargs: Any) -> Any:

@@ -8,14 +8,16 @@ Guarded fields carry `@requiresPolicy` through `guarded(...)`, enforced in one p
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
-from domain import paas
+from domain import access, paas
 from domain.access import AccessLevel
 from domain.policies import PolicyCode
+from domain.records import EnvironmentRecord, GroupRecord
 from models import Environment as EnvironmentModel
 from models import EnvironmentGroup as GroupModel
 from schema.accounts.types import AccountRef
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 
 LOG_LINES = 100
 
+EnvironmentRow = EnvironmentModel | EnvironmentRecord
+GroupRow = GroupModel | GroupRecord
+
 
 def sees_everything(context: Context, owner_id: uuid.UUID) -> bool:
     """The owner sees its whole tree; so does the platform reading what it changed."""
@@ -39,7 +44,7 @@ def sees_everything(context: Context, owner_id: uuid.UUID) -> bool:
     )
 
 
-async def visible_groups(info: Info, groups: list[GroupModel]) -> list[GroupModel]:
+async def visible_groups(info: Info, groups: list[GroupRow]) -> list[GroupRow]:
     """The groups the caller may see: all for the owner, those its shares reach otherwise."""
     if not groups:
         return []
@@ -53,20 +58,24 @@ async def visible_groups(info: Info, groups: list[GroupModel]) -> list[GroupMode
     return [g for g in groups if snapshot.covers_group(g.id)]
 
 
-async def visible_environments(info: Info, envs: list[EnvironmentModel]) -> list[EnvironmentModel]:
+async def visible_environments(info: Info, envs: Sequence[EnvironmentRow]) -> list[Environment]:
+    """The environments the caller may view, each with the caller's policies on it."""
     context = info.context
     if not envs:
         return []
-    for env in envs:
-        context.loaders.environment.prime(env.id, env)
     owner_id = envs[0].owner_id
     if sees_everything(context, owner_id):
-        return envs
+        everything = access.sorted_codes(access.OWNER_POLICIES)
+        return [Environment.of(e, everything) for e in envs]
     if context.account is None:
         return []
     snapshot = await context.access.snapshot(owner_id)
     view = PolicyCode.ENV_VIEW.value
-    return [e for e in envs if view in snapshot.policies(e.id)]
+    return [
+        Environment.of(e, snapshot.sorted_policies(e.id))
+        for e in envs
+        if view in snapshot.policies(e.id)
+    ]
 
 
 @strawberry.type
@@ -104,14 +113,16 @@ class Environment:
     environment_id: strawberry.Private[uuid.UUID]
     owner_id: strawberry.Private[uuid.UUID]
     created_by_id: strawberry.Private[uuid.UUID]
-    model: strawberry.Private[EnvironmentModel]
+    model: strawberry.Private[EnvironmentRow]
+    policies: strawberry.Private[list[str] | None] = None
 
     @classmethod
-    def of(cls, m: EnvironmentModel) -> Environment:
+    def of(cls, m: EnvironmentRow, policies: list[str] | None = None) -> Environment:
+        """`policies`: the caller's sorted policy codes, when the caller already knows them."""
         return cls(
             id=strawberry.ID(str(m.id)), name=m.name, display_name=m.display_name,
             status=m.status, created_at=m.created_at, environment_id=m.id,
-            owner_id=m.owner_id, created_by_id=m.created_by_id, model=m,
+            owner_id=m.owner_id, created_by_id=m.created_by_id, model=m, policies=policies,
         )  # fmt: skip
 
     @strawberry.field
@@ -131,15 +142,22 @@ class Environment:
         return [EnvironmentGroup.of(g) for g in groups]
 
     @strawberry.field(description="The caller's effective policy codes on this environment.")
-    async def my_policies(self, info: Info) -> list[str]:
-        return sorted(await info.context.access.policies_on(self.environment_id))
+    def my_policies(self, info: Info) -> list[str]:
+        # Synchronous when the list came with the environment (a page of a thousand then
+        # costs no coroutine per item); otherwise an awaitable graphql-core awaits.
+        if self.policies is not None:
+            return self.policies
+        return cast(list[str], self._my_policies(info))
+
+    async def _my_policies(self, info: Info) -> list[str]:
+        return access.sorted_codes(await info.context.access.policies_on(self.environment_id))
 
     @guarded(PolicyCode.ACCESS_SSH, description="SSH/SFTP connection string.")
-    async def ssh_access(self, info: Info) -> str | None:
+    def ssh_access(self, info: Info) -> str | None:
         return paas.backend().ssh_access(self.model)
 
     @guarded(PolicyCode.ACCESS_FTP, description="FTP/FTPS connection string.")
-    async def ftp_access(self, info: Info) -> str | None:
+    def ftp_access(self, info: Info) -> str | None:
         return paas.backend().ftp_access(self.model)
 
     @guarded(PolicyCode.LOGS_VIEW, description=f"The last {LOG_LINES} server log lines.")
@@ -151,7 +169,7 @@ class Environment:
         ]
 
     @guarded(PolicyCode.STATS_VIEW)
-    async def resource_usage(self, info: Info) -> ResourceUsage | None:
+    def resource_usage(self, info: Info) -> ResourceUsage | None:
         usage = paas.backend().resource_usage(self.model)
         return ResourceUsage(
             cloudlets=usage.cloudlets, cpu_percent=usage.cpu_percent,
@@ -203,12 +221,21 @@ class EnvironmentGroup:
     group_id: strawberry.Private[uuid.UUID]
     parent_id: strawberry.Private[uuid.UUID | None]
     owner_id: strawberry.Private[uuid.UUID]
+    # Filled in when the caller built the visible tree in memory (sharedWithMe), so the
+    # tree resolves without a loader round per level.
+    known_children: strawberry.Private[list[EnvironmentGroup] | None] = None
+    known_environments: strawberry.Private[list[Environment] | None] = None
 
     @classmethod
-    def of(cls, m: GroupModel) -> EnvironmentGroup:
+    def of(
+        cls,
+        m: GroupRow,
+        children: list[EnvironmentGroup] | None = None,
+        environments: list[Environment] | None = None,
+    ) -> EnvironmentGroup:
         return cls(
             id=strawberry.ID(str(m.id)), name=m.name, group_id=m.id, parent_id=m.parent_id,
-            owner_id=m.owner_id,
+            owner_id=m.owner_id, known_children=children, known_environments=environments,
         )  # fmt: skip
 
     @strawberry.field
@@ -220,15 +247,24 @@ class EnvironmentGroup:
         return EnvironmentGroup.of(visible[0]) if visible else None
 
     @strawberry.field
-    async def children(self, info: Info) -> list[EnvironmentGroup]:
+    def children(self, info: Info) -> list[EnvironmentGroup]:
+        if self.known_children is not None:
+            return self.known_children
+        return cast(list[EnvironmentGroup], self._children(info))
+
+    async def _children(self, info: Info) -> list[EnvironmentGroup]:
         children = await info.context.loaders.children_by_group.load(self.group_id)
         return [EnvironmentGroup.of(g) for g in await visible_groups(info, children)]
 
     @strawberry.field(description="Environments added to this group directly (visible ones).")
-    async def environments(self, info: Info) -> list[Environment]:
+    def environments(self, info: Info) -> list[Environment]:
+        if self.known_environments is not None:
+            return self.known_environments
+        return cast(list[Environment], self._environments(info))
+
+    async def _environments(self, info: Info) -> list[Environment]:
         envs = await info.context.loaders.environments_by_group.load(self.group_id)
-        envs = sorted(envs, key=lambda e: e.name)
-        return [Environment.of(e) for e in await visible_environments(info, envs)]
+        return await visible_environments(info, sorted(envs, key=lambda e: e.name))
 
 
 @strawberry.type(description="The whole Environments category of an owner (the root).")
