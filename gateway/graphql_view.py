@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -24,6 +25,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             max_subscriptions_per_connection=services.settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self.services = services
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: a thousand-environment answer encodes several times faster than json.
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.access.queries import AccessQuery
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
 from schema.audit.queries import AuditQuery
+from schema.enums import serialize_enums_by_lookup
 from schema.environments.groups import GroupMutation
 from schema.environments.mutations import EnvironmentMutation
 from schema.environments.queries import EnvironmentQuery
@@ -37,8 +39,15 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     schema_directives=[RequiresPolicy],
-    extensions=[HideInternalErrors],
+    # Parsed and validated documents are kept by their text: clients send the same few.
+    extensions=[
+        HideInternalErrors,
+        # A fresh extension per request; the caches behind them are shared per size.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
 )
+serialize_enums_by_lookup(schema)
 
 
 def sdl() -> str:

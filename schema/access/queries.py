@@ -17,7 +17,7 @@ from models import Environment as EnvironmentModel
 from models import Member as MemberModel
 from models import MemberStatus, ShareTargetType
 from schema.access.types import AccessExplanation, AccessGrant, OwnerSection
-from schema.context import Info
+from schema.context import Context, Info
 from schema.environments.types import Environment, EnvironmentGroup
 from schema.errors import ApiError
 from schema.members.types import Member
@@ -47,6 +47,7 @@ def _shared_tree_tops(
 
 
 def _section(
+    context: Context,
     member: MemberModel,
     owner: AccountModel,
     snapshot: access.OwnerSnapshot,
@@ -71,7 +72,7 @@ def _section(
 
     def tree(group: GroupRecord) -> EnvironmentGroup:
         below = [tree(c) for c in children[group.id] if snapshot.covers_group(c.id)]
-        return EnvironmentGroup.of(group, below, in_group[group.id])
+        return EnvironmentGroup.of(group, context, below, in_group[group.id])
 
     return OwnerSection(
         member=Member.of(member), owner_id=member.owner_id,
@@ -114,7 +115,7 @@ class AccessQuery:
         for group in await records.groups_of(owner_ids):
             groups[group.owner_id].append(group)
         return [
-            _section(m, owners[m.owner_id], snapshots[m.owner_id], envs[m.owner_id],
+            _section(info.context, m, owners[m.owner_id], snapshots[m.owner_id], envs[m.owner_id],
                      groups[m.owner_id])
             for m in sorted(members, key=lambda m: owners[m.owner_id].email)
         ]  # fmt: skip

@@ -21,7 +21,7 @@ from schema.errors import returns_payload
 
 async def _group(info: Info, work: Callable[[], Awaitable[GroupModel]]) -> EnvironmentGroupPayload:
     group = await info.context.commit(work)
-    return EnvironmentGroupPayload(environment_group=EnvironmentGroup.of(group))
+    return EnvironmentGroupPayload(environment_group=EnvironmentGroup.of(group, info.context))
 
 
 @strawberry.type

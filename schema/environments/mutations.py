@@ -23,7 +23,9 @@ async def changed_environment(
     info: Info, work: Callable[[], Awaitable[EnvironmentModel]]
 ) -> EnvironmentPayload:
     """Commit a change to one environment; the payload carries its new state."""
-    return EnvironmentPayload(environment=Environment.of(await info.context.commit(work)))
+    return EnvironmentPayload(
+        environment=Environment.of(await info.context.commit(work), info.context)
+    )
 
 
 async def _act(info: Info, id: strawberry.ID, action: str) -> EnvironmentPayload:

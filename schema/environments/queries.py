@@ -27,7 +27,7 @@ class EnvironmentQuery:
         rows = await GroupModel.filter(owner_id=caller.id, parent_id=None).order_by("name")
         for row in rows:
             info.context.loaders.group.prime(row.id, row)
-        return [EnvironmentGroup.of(g) for g in rows]
+        return [EnvironmentGroup.of(g, info.context) for g in rows]
 
     @strawberry.field(description="An environment of the caller's, or one shared with it.")
     async def environment(self, info: Info, id: strawberry.ID) -> Environment | None:

@@ -8,9 +8,9 @@ Guarded fields carry `@requiresPolicy` through `guarded(...)`, enforced in one p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 
@@ -34,6 +34,7 @@ LOG_LINES = 100
 
 EnvironmentRow = EnvironmentModel | EnvironmentRecord
 GroupRow = GroupModel | GroupRecord
+T = TypeVar("T")
 
 
 def sees_everything(context: Context, owner_id: uuid.UUID) -> bool:
@@ -44,11 +45,23 @@ def sees_everything(context: Context, owner_id: uuid.UUID) -> bool:
     )
 
 
-async def visible_groups(info: Info, groups: list[GroupRow]) -> list[GroupRow]:
+class Later(Generic[T]):
+    """An awaitable that starts its work only when awaited: a plain field can hold one,
+    and graphql-core awaits it only if the query asks for that field."""
+
+    __slots__ = ("_start",)
+
+    def __init__(self, start: Callable[[], Awaitable[T]]) -> None:
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._start().__await__()
+
+
+async def visible_groups(context: Context, groups: list[GroupRow]) -> list[GroupRow]:
     """The groups the caller may see: all for the owner, those its shares reach otherwise."""
     if not groups:
         return []
-    context = info.context
     owner_id = groups[0].owner_id
     if sees_everything(context, owner_id):
         return groups
@@ -58,9 +71,10 @@ async def visible_groups(info: Info, groups: list[GroupRow]) -> list[GroupRow]:
     return [g for g in groups if snapshot.covers_group(g.id)]
 
 
-async def visible_environments(info: Info, envs: Sequence[EnvironmentRow]) -> list[Environment]:
+async def visible_environments(
+    context: Context, envs: Sequence[EnvironmentRow]
+) -> list[Environment]:
     """The environments the caller may view, each with the caller's policies on it."""
-    context = info.context
     if not envs:
         return []
     owner_id = envs[0].owner_id
@@ -114,15 +128,27 @@ class Environment:
     owner_id: strawberry.Private[uuid.UUID]
     created_by_id: strawberry.Private[uuid.UUID]
     model: strawberry.Private[EnvironmentRow]
-    policies: strawberry.Private[list[str] | None] = None
+    policies: strawberry.Private[list[str] | None]
+    # A plain field (no resolver): graphql-core reads it without a call per environment.
+    my_policies: list[str] = strawberry.field(
+        description="The caller's effective policy codes on this environment."
+    )
 
     @classmethod
-    def of(cls, m: EnvironmentRow, policies: list[str] | None = None) -> Environment:
-        """`policies`: the caller's sorted policy codes, when the caller already knows them."""
+    def of(cls, m: EnvironmentRow, known: list[str] | Context) -> Environment:
+        """`known`: the caller's sorted policy codes when already computed, or the request
+        context to compute them from if the query asks."""
+        if isinstance(known, list):
+            policies: list[str] | None = known
+            mine = known
+        else:
+            policies, context = None, known
+            mine = cast(list[str], Later(lambda: _sorted_policies_on(context, m.id)))
         return cls(
             id=strawberry.ID(str(m.id)), name=m.name, display_name=m.display_name,
             status=m.status, created_at=m.created_at, environment_id=m.id,
             owner_id=m.owner_id, created_by_id=m.created_by_id, model=m, policies=policies,
+            my_policies=mine,
         )  # fmt: skip
 
     @strawberry.field
@@ -138,19 +164,8 @@ class Environment:
     async def groups(self, info: Info) -> list[EnvironmentGroup]:
         ids = await info.context.loaders.group_ids_by_environment.load(self.environment_id)
         groups = [g for g in await info.context.loaders.group.load_many(ids) if g]
-        groups = await visible_groups(info, sorted(groups, key=lambda g: g.name))
-        return [EnvironmentGroup.of(g) for g in groups]
-
-    @strawberry.field(description="The caller's effective policy codes on this environment.")
-    def my_policies(self, info: Info) -> list[str]:
-        # Synchronous when the list came with the environment (a page of a thousand then
-        # costs no coroutine per item); otherwise an awaitable graphql-core awaits.
-        if self.policies is not None:
-            return self.policies
-        return cast(list[str], self._my_policies(info))
-
-    async def _my_policies(self, info: Info) -> list[str]:
-        return access.sorted_codes(await info.context.access.policies_on(self.environment_id))
+        groups = await visible_groups(info.context, sorted(groups, key=lambda g: g.name))
+        return [EnvironmentGroup.of(g, info.context) for g in groups]
 
     @guarded(PolicyCode.ACCESS_SSH, description="SSH/SFTP connection string.")
     def ssh_access(self, info: Info) -> str | None:
@@ -221,21 +236,28 @@ class EnvironmentGroup:
     group_id: strawberry.Private[uuid.UUID]
     parent_id: strawberry.Private[uuid.UUID | None]
     owner_id: strawberry.Private[uuid.UUID]
-    # Filled in when the caller built the visible tree in memory (sharedWithMe), so the
-    # tree resolves without a loader round per level.
-    known_children: strawberry.Private[list[EnvironmentGroup] | None] = None
-    known_environments: strawberry.Private[list[Environment] | None] = None
+    # Plain fields: lists when the caller built the visible tree in memory (sharedWithMe),
+    # so the tree resolves without a loader round per level; else loaded if asked for.
+    children: list[EnvironmentGroup]
+    environments: list[Environment] = strawberry.field(
+        description="Environments added to this group directly (visible ones)."
+    )
 
     @classmethod
     def of(
         cls,
         m: GroupRow,
+        context: Context,
         children: list[EnvironmentGroup] | None = None,
         environments: list[Environment] | None = None,
     ) -> EnvironmentGroup:
+        if children is None:
+            children = cast(list[EnvironmentGroup], Later(lambda: _children(context, m.id)))
+        if environments is None:
+            environments = cast(list[Environment], Later(lambda: _environments(context, m.id)))
         return cls(
             id=strawberry.ID(str(m.id)), name=m.name, group_id=m.id, parent_id=m.parent_id,
-            owner_id=m.owner_id, known_children=children, known_environments=environments,
+            owner_id=m.owner_id, children=children, environments=environments,
         )  # fmt: skip
 
     @strawberry.field
@@ -243,28 +265,22 @@ class EnvironmentGroup:
         if self.parent_id is None:
             return None
         group = await info.context.loaders.group.load(self.parent_id)
-        visible = await visible_groups(info, [group] if group else [])
-        return EnvironmentGroup.of(visible[0]) if visible else None
+        visible = await visible_groups(info.context, [group] if group else [])
+        return EnvironmentGroup.of(visible[0], info.context) if visible else None
 
-    @strawberry.field
-    def children(self, info: Info) -> list[EnvironmentGroup]:
-        if self.known_children is not None:
-            return self.known_children
-        return cast(list[EnvironmentGroup], self._children(info))
 
-    async def _children(self, info: Info) -> list[EnvironmentGroup]:
-        children = await info.context.loaders.children_by_group.load(self.group_id)
-        return [EnvironmentGroup.of(g) for g in await visible_groups(info, children)]
+async def _sorted_policies_on(context: Context, environment_id: uuid.UUID) -> list[str]:
+    return access.sorted_codes(await context.access.policies_on(environment_id))
 
-    @strawberry.field(description="Environments added to this group directly (visible ones).")
-    def environments(self, info: Info) -> list[Environment]:
-        if self.known_environments is not None:
-            return self.known_environments
-        return cast(list[Environment], self._environments(info))
 
-    async def _environments(self, info: Info) -> list[Environment]:
-        envs = await info.context.loaders.environments_by_group.load(self.group_id)
-        return await visible_environments(info, sorted(envs, key=lambda e: e.name))
+async def _children(context: Context, group_id: uuid.UUID) -> list[EnvironmentGroup]:
+    children = await context.loaders.children_by_group.load(group_id)
+    return [EnvironmentGroup.of(g, context) for g in await visible_groups(context, children)]
+
+
+async def _environments(context: Context, group_id: uuid.UUID) -> list[Environment]:
+    envs = await context.loaders.environments_by_group.load(group_id)
+    return await visible_environments(context, sorted(envs, key=lambda e: e.name))
 
 
 @strawberry.type(description="The whole Environments category of an owner (the root).")

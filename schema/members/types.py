@@ -40,11 +40,11 @@ class Share:
         if self.share.target_type is ShareTargetType.ENVIRONMENT:
             assert self.share.environment_id is not None
             env = await loaders.environment.load(self.share.environment_id)
-            return Environment.of(env) if env else None
+            return Environment.of(env, info.context) if env else None
         if self.share.target_type is ShareTargetType.GROUP:
             assert self.share.group_id is not None
             group = await loaders.group.load(self.share.group_id)
-            return EnvironmentGroup.of(group) if group else None
+            return EnvironmentGroup.of(group, info.context) if group else None
         return EnvironmentsRoot(owner_id=self.owner_id)
 
     @strawberry.field

@@ -85,4 +85,4 @@ async def _report(
             {"environment_id": str(environment.id), "message": message, "kind": kind.value},
             owner_id=environment.owner_id,
         )
-    return EnvironmentPayload(environment=Environment.of(environment))
+    return EnvironmentPayload(environment=Environment.of(environment, info.context))
