@@ -19,9 +19,24 @@ RUN_OUTBOX_JOB = "run_outbox_job"
 
 
 class RedisAfterCommit:
-    def __init__(self, redis: ArqRedis, channel: str) -> None:
+    def __init__(
+        self, redis: ArqRedis, channel: str, versions_prefix: str, version_ttl_seconds: int
+    ) -> None:
         self.redis = redis
         self.channel = channel
+        self.versions_prefix = versions_prefix
+        self.version_ttl_seconds = version_ttl_seconds
+
+    async def versions_committed(self, keys: list[str]) -> None:
+        """Bump the counters a change touched, so no gateway serves a cached answer that
+        predates it. A counter expires only after every entry that could have read it
+        (entries store "0" for a missing counter; a counter that vanished while such an
+        entry lived would read "0" again and revive it)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.incr(self.versions_prefix + key)
+                pipe.expire(self.versions_prefix + key, self.version_ttl_seconds)
+            await pipe.execute()
 
     async def jobs_committed(self, job_ids: list[uuid.UUID]) -> None:
         for job_id in job_ids:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     # runs) can share one Redis.
     REDIS_KEY_PREFIX: str = "collab"
     MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+    # The response cache for queries (gateway/response_cache.py), shared through Redis.
+    RESPONSE_CACHE_ENABLED: bool = True
+    RESPONSE_CACHE_TTL_SECONDS: int = 300
+    RESPONSE_CACHE_MAX_BYTES: int = 64 * 1024 * 1024  # all entries together
+    RESPONSE_CACHE_MAX_ENTRY_BYTES: int = 4 * 1024 * 1024  # larger answers are not kept
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -58,6 +63,16 @@ class Settings(BaseSettings):
     @property
     def events_channel(self) -> str:
         return f"{self.REDIS_KEY_PREFIX}:events"
+
+    @property
+    def versions_prefix(self) -> str:
+        """Redis keys of the version counters (domain/versions.py names the rest)."""
+        return f"{self.REDIS_KEY_PREFIX}:v:"
+
+    @property
+    def version_ttl_seconds(self) -> int:
+        """A counter outlives every cache entry that read it (see RedisAfterCommit)."""
+        return 2 * self.RESPONSE_CACHE_TTL_SECONDS + 60
 
 
 @lru_cache

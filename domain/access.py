@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from domain import versions
 from domain.accounts import trial_expired
 from domain.clock import utcnow
 from domain.policies import ALL_CODES, PolicyCode
@@ -68,6 +69,7 @@ class ShareInfo:
     expires_at: datetime | None
 
     def expired(self, now: datetime) -> bool:
+        versions.valid_until(self.expires_at)  # a cached answer must end with the share
         return self.expires_at is not None and self.expires_at <= now
 
 

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from tortoise.exceptions import IntegrityError
 
+from domain import versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
 from models import Account, AccountKind, Session
@@ -152,6 +153,8 @@ async def revoke_session(token: str) -> bool:
 
 
 def trial_expired(account: Account, now: datetime | None = None) -> bool:
+    if account.kind is AccountKind.TRIAL:
+        versions.valid_until(account.trial_ends_at)  # cached answers end with the trial
     return (
         account.kind is AccountKind.TRIAL
         and account.trial_ends_at is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from domain import versions
 from domain.clock import utcnow
 from models import AuditEntry, AuditOutcome
 
@@ -20,7 +21,9 @@ async def record(
     environment_id: uuid.UUID | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Written in the caller's transaction; denials are written outside any, so they stay."""
+    """Written in the caller's transaction; denials in a unit of work of their own, after
+    the refused change rolled back, so they stay."""
+    versions.touch_owner(owner_id)  # the owner's audit log changed
     return await AuditEntry.create(
         id=uuid.uuid4(),
         at=utcnow(),

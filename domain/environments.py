@@ -86,7 +86,8 @@ async def committing_denials(
             return await work()
     except Denied as denied:
         if denied.attempt is not None:
-            await denied.attempt.record(AuditOutcome.DENIED, code=denied.code.value)
+            async with unit_of_work(after_commit):
+                await denied.attempt.record(AuditOutcome.DENIED, code=denied.code.value)
         raise
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from domain import audit, outbox, sharing
+from domain import audit, outbox, sharing, versions
 from domain.accounts import clean_display_name, create_account, normalize_email
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, not_found, validation
@@ -69,7 +69,15 @@ async def _log(member: Member, actor_id: uuid.UUID | None, action: str, **detail
     )  # fmt: skip
 
 
+def _touched(member: Member) -> None:
+    """Both sides see a member record: the owner's list, the invitee's invitations."""
+    versions.touch_owner(member.owner_id)
+    versions.touch_email(member.email)
+    versions.touch_account(member.account_id)
+
+
 async def _save(member: Member, fields: list[str]) -> None:
+    _touched(member)
     try:
         await member.save(update_fields=sorted(set(fields)))
     except IntegrityError:
@@ -113,6 +121,7 @@ async def invite(
         account_role=account_role, status=MemberStatus.PENDING, invited_at=utcnow(),
         open_slot=normalized,
     )  # fmt: skip
+    _touched(member)
     try:
         await member.save(force_create=True)
     except IntegrityError:

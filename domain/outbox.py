@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from domain import unit_of_work
+from domain import unit_of_work, versions
 from domain.clock import utcnow
 from domain.jobs import Job
 from models import OutboxJob
@@ -28,6 +28,7 @@ async def add(
     uow = unit_of_work.current()
     if uow is not None:
         uow.job_ids.append(row.id)
+    versions.touch_owner(owner_id)
     return row
 
 
@@ -35,5 +36,7 @@ def notify(account_ids: list[Any], reason: str, owner_id: Any) -> None:
     """Queue a live `sharedWithMeChanged` push for these accounts, sent after commit."""
     uow = unit_of_work.current()
     ids = tuple(sorted({str(a) for a in account_ids if a}))
+    versions.touch_owner(owner_id)
+    versions.touch_account(*ids)
     if uow is not None and ids:
         uow.events.append(unit_of_work.LiveEvent(ids, reason, str(owner_id)))

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from domain import versions
 from domain.clock import utcnow
 from domain.policies import PolicyCode
 from models import Environment, EnvironmentOperation, EnvironmentStatus
@@ -73,6 +74,7 @@ class BuiltInPaas:
     async def _record(
         self, environment: Environment, action: str, actor_id: uuid.UUID, detail: str
     ) -> None:
+        versions.touch_owner(environment.owner_id)  # status, logs, history
         await EnvironmentOperation.create(
             id=uuid.uuid4(), environment_id=environment.id, actor_id=actor_id, action=action,
             detail=detail, at=utcnow(),
@@ -128,6 +130,7 @@ def use_backend(new: PaasBackend) -> None:
 async def record_scaling_event(environment: Environment, message: str) -> None:
     """What `reportScalingEvent` leaves for `Environment.scalingHistory` (the platform has
     no account of its own, so the owner stands as the operation's actor)."""
+    versions.touch_owner(environment.owner_id)
     await EnvironmentOperation.create(
         id=uuid.uuid4(), environment_id=environment.id, actor_id=environment.owner_id,
         action=SCALING_EVENT, detail=message, at=utcnow(),

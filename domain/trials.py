@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from domain import audit, member_states, outbox
+from domain import audit, member_states, outbox, versions
 from domain.accounts import trial_expired
 from domain.clock import utcnow
 from domain.errors import validation
@@ -73,6 +73,11 @@ async def set_account_kind(
         (trial_ends_at or account.trial_ends_at) if kind is AccountKind.TRIAL else None
     )
     await account.save(update_fields=["kind", "trial_ends_at", "updated_at"])
+    owners: list[uuid.UUID] = await Member.filter(account_id=account.id).values_list(
+        "owner_id", flat=True
+    )  # type: ignore[assignment]
+    versions.touch_account(account.id)
+    versions.touch_owner(account.id, *owners)
     if trial_expired(account, utcnow()):
         await end_trial_memberships(account)
     else:

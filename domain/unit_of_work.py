@@ -33,11 +33,14 @@ class AfterCommit(Protocol):
 
     async def events_committed(self, events: list[LiveEvent]) -> None: ...
 
+    async def versions_committed(self, keys: list[str]) -> None: ...
+
 
 @dataclass
 class UnitOfWork:
     job_ids: list[uuid.UUID] = field(default_factory=list)
     events: list[LiveEvent] = field(default_factory=list)
+    versions: set[str] = field(default_factory=set)  # see domain.versions
 
 
 _current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
@@ -64,6 +67,12 @@ async def unit_of_work(after_commit: AfterCommit | None) -> AsyncIterator[UnitOf
         _current.reset(token)
     if after_commit is None:
         return
+    # Cached reads first: nobody may be served the old answer once the change is visible.
+    try:
+        if uow.versions:
+            await after_commit.versions_committed(sorted(uow.versions))
+    except Exception:
+        log.warning("could not bump %d cache version(s)", len(uow.versions))
     # Failures here never undo the committed change: the outbox relay retries the jobs.
     try:
         if uow.job_ids:

@@ -22,6 +22,7 @@ from gateway.events import EventBroker
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
+from gateway.response_cache import ResponseCache, schema_fingerprint
 from schema.context import Services
 
 
@@ -30,11 +31,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     redis = redis_client.connect(settings.redis_url, settings.queue_name)
     services = Services(
         settings=settings,
-        after_commit=RedisAfterCommit(redis, settings.events_channel),
+        after_commit=RedisAfterCommit(
+            redis, settings.events_channel, settings.versions_prefix, settings.version_ttl_seconds
+        ),
         limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
         events=EventBroker(settings.redis_url, settings.events_channel),
     )
-    graphql = GraphQLEndpoint(services)
+    cache = None
+    if settings.RESPONSE_CACHE_ENABLED:
+        cache = ResponseCache(redis, settings, schema_fingerprint())
+    graphql = GraphQLEndpoint(services, cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,29 +2,104 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from domain import versions
+from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
+from gateway.response_cache import (
+    Lookup,
+    ResponseCache,
+    cache_headers,
+    cached_response,
+    client_etag,
+    keepable,
+)
 from schema.context import Context, Services
 from schema.root import schema
 
+log = logging.getLogger(__name__)
+
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, cache: ResponseCache | None = None) -> None:
         super().__init__(
             schema,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=services.settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self.services = services
+        self.cache = cache
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Queries go through the response cache when they may (see gateway.response_cache)."""
+        if isinstance(request, WebSocket) or self.cache is None:
+            return await super().run(request, context, root_value)
+        ctx = await self.get_context(request, Response())
+        versions.begin_read(utcnow())
+        lookup = await self._cache_lookup(request, ctx)
+        if isinstance(lookup, Response):
+            return lookup
+        response = await super().run(request, ctx, root_value)
+        if lookup is not None:
+            await self._cache_store(request, lookup, response)
+        return response
+
+    async def _cache_lookup(self, request: Request, ctx: Context) -> Lookup | Response | None:
+        cache = self.cache
+        caller = ctx.account
+        if cache is None or caller is None or ctx.is_platform or request.method != "POST":
+            return None
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        key = cache.request_key(caller, payload)
+        if key is None:
+            return None
+        etag = client_etag(request)
+        fresh = "no-cache" in request.headers.get("cache-control", "")
+        try:
+            hit = None if fresh else await cache.get(key, etag)  # fresh: computed, then kept
+            if hit is not None:
+                return cached_response(hit)
+            return await cache.prepare(key, caller, etag)
+        except RedisError:
+            log.warning("response cache unavailable; answering uncached")
+            return None
+
+    async def _cache_store(self, request: Request, lookup: Lookup, response: Response) -> None:
+        assert self.cache is not None
+        scope = versions.current_read()
+        if scope is None or response.status_code != 200:
+            return
+        if scope.cacheable and getattr(request.state, "keepable", False):
+            try:
+                await self.cache.put(lookup, bytes(response.body), scope)
+            except RedisError:
+                log.warning("response cache unavailable; answer not kept")
+        etag = lookup.etag(scope)
+        response.headers.update(cache_headers(etag, "miss"))
+        if lookup.client_etag and lookup.client_etag == etag:
+            # Same counters as the client's copy and nothing ended since: 304, no body.
+            response.status_code, response.body = 304, b""
+            del response.headers["content-length"]
+            del response.headers["content-type"]
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        request.state.keepable = keepable(result.errors)
+        return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:
         # orjson: a thousand-environment answer encodes several times faster than json.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import strawberry
 
+from domain import versions
 from domain.environments import committing_denials
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import AfterCommit
@@ -66,7 +67,15 @@ class Context:
     async def commit(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a mutation's change in one unit of work (jobs and live events released after
         commit, refused attempts still audited), then forget what the request had cached."""
-        result = await committing_denials(self.services.after_commit, work)
+        caller = self.account
+
+        async def touched() -> T:
+            if caller is not None:  # an owner's own change is rarely audited: say so here
+                versions.touch_owner(caller.id)
+                versions.touch_account(caller.id)
+            return await work()
+
+        result = await committing_denials(self.services.after_commit, touched)
         self.refresh()
         return result
 

@@ -20,7 +20,7 @@ from tortoise import Tortoise
 
 from collab.settings import Settings
 from gateway.app import create_app
-from tests.utils import databases
+from tests.utils import cache, databases
 from tests.utils.graphql import GraphQLClient
 
 PLATFORM_TOKEN = "test-platform-token"
@@ -174,8 +174,10 @@ async def app(settings: Settings, redis: Redis) -> AsyncIterator[object]:
     await databases.reset(settings.DATABASE_URL)
     await Tortoise.close_connections()
     application = create_app(settings)
+    cache.use(application.state.services.after_commit)
     async with application.router.lifespan_context(application):
         yield application
+    cache.use(None)
 
 
 @pytest.fixture

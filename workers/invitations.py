@@ -6,7 +6,7 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from domain import audit
+from domain import audit, versions
 from domain.clock import utcnow
 from domain.member_states import Event, transition
 from domain.unit_of_work import AfterCommit, unit_of_work
@@ -110,6 +110,7 @@ async def expire_invitations(ctx: dict[str, Any]) -> int:
                 continue
             if member.invitation_expires_at is None or member.invitation_expires_at > now:
                 continue  # re-sent meanwhile
+            versions.touch_email(member.email)
             fields = transition(member, Event.EXPIRE)
             await member.save(update_fields=fields)
             await InvitationToken.filter(member_id=member.id, used_at=None, revoked_at=None).update(

@@ -59,7 +59,10 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["owns_database"] = True
     ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))
     # Jobs written by the crons go straight to arq (and their live events to pub/sub).
-    ctx["after_commit"] = RedisAfterCommit(ctx["redis"], settings.events_channel)
+    ctx["after_commit"] = RedisAfterCommit(
+        ctx["redis"], settings.events_channel, settings.versions_prefix,
+        settings.version_ttl_seconds,
+    )  # fmt: skip
     ctx["relay_task"] = asyncio.create_task(
         relay.relay_forever(
             ctx["redis"], settings.queue_name, ctx.get("relay_interval", RELAY_INTERVAL)

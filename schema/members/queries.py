@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from domain import members as lifecycle
-from domain import rate_limit
+from domain import rate_limit, versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode
 from models import Member as MemberModel
@@ -30,12 +30,15 @@ class MemberQuery:
         pending = await MemberModel.filter(
             email=account.email, status=Status.PENDING, invitation_expires_at__gt=utcnow()
         ).order_by("-invited_at")
+        for member in pending:  # the list shrinks when one expires
+            versions.valid_until(member.invitation_expires_at)
         return [Invitation.of(m) for m in pending]
 
     @strawberry.field(description="For the page behind the emailed link; needs no login.")
     async def invitation_by_token(self, info: Info, token: str) -> Invitation | None:
         limiter = info.context.services.limiter
         address = info.context.client_address
+        versions.not_cacheable("token look-ups are rate limited")
         if await limiter.exceeded(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address):
             raise ApiError(ErrorCode.RATE_LIMITED, "Too many invitation look-ups; try later")
         try:

@@ -7,7 +7,8 @@ from typing import Any
 
 from domain.clock import utcnow
 from domain.policies import BUILT_IN_ROLES
-from models import Account, Share
+from models import Account, Member, Share
+from tests.utils import cache
 from tests.utils.accounts import User
 from tests.utils.members import CREATOR, FULL_ACCESS, LIMITED_ACCESS, VIEWER, active_member
 
@@ -92,8 +93,11 @@ def share(role: str, *, env: str | None = None, group: str | None = None,
 async def expire_shares(member_id: str) -> None:
     """Time passes: every share of the member is now past its expiresAt."""
     await Share.filter(member_id=member_id).update(expires_at=utcnow() - timedelta(minutes=1))
+    owner_id = await Member.get(id=member_id).values_list("owner_id", flat=True)
+    await cache.clock_moved(owners=(owner_id,))  # type: ignore[arg-type]
 
 
 async def end_trial(user: User) -> None:
     """The member's trial ends; no worker has run yet."""
     await Account.filter(id=user.id).update(trial_ends_at=utcnow() - timedelta(minutes=1))
+    await cache.clock_moved(accounts=(user.id,))

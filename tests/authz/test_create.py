@@ -15,6 +15,7 @@ from tests.authz.helpers import (
     my_policies,
     share,
 )
+from tests.utils import cache
 from tests.utils.accounts import sign_up
 from tests.utils.graphql import GraphQLClient
 
@@ -70,6 +71,7 @@ async def test_admin_and_creator_members_create_on_the_owners_account(gql: Graph
 async def test_who_may_create_on_its_own_account(gql: GraphQLClient) -> None:
     trial, collaborator = await sign_up(gql, "trial"), await sign_up(gql, "collab")
     await Account.filter(id=collaborator.id).update(kind=AccountKind.COLLABORATOR)
+    await cache.clock_moved(accounts=(collaborator.id,))
     assert (await create_env(trial, "mine"))["owner"]["id"] == trial.id
     r = await collaborator.gql(CREATE_ENV, input={"name": "mine"})
     assert codes(r) == ["FORBIDDEN"]

@@ -1,0 +1,242 @@
+"""The response cache for queries: shared by every gateway through Redis, never stale.
+
+An entry is keyed by the caller, the document, its operation name and its variables (and
+the schema, so a release never serves its predecessor's answers). It holds the answer's
+bytes, the version counters it was computed under (`domain/versions.py`: the caller's
+account and email, its own owner data and that of every owner it has a member record
+with) and the earliest time-based end the answer relied on (a share's `expiresAt`, a
+trial's end, an invitation's expiry).
+
+A hit costs the caller's token look-up (done before we get here) and one Redis round trip:
+a Lua script compares the stored counters with the current ones, checks the end and
+returns the bytes, or only the ETag when the client already holds them. Changes bump the
+counters after they commit, in the same path that publishes live events. The counters are
+read before the answer is computed, so a change racing the computation leaves an entry
+that no longer matches: the worst case is a miss, never a stale answer.
+
+Only logged-in queries are cached; mutations, subscriptions, platform calls, answers with
+errors other than FORBIDDEN or NOT_FOUND, and reads that declare themselves uncacheable
+are not. Memory is bounded by a TTL per entry and a byte budget over all entries (oldest
+evicted first). The scripts touch keys they find inside entries, which standalone Redis
+and Sentinel allow and Redis Cluster does not.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import OperationDefinitionNode, OperationType, parse
+from graphql.error import GraphQLError
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import Response
+from tortoise.expressions import Q
+
+from collab.settings import Settings
+from domain import versions
+from domain.clock import utcnow
+from models import Account, Member
+
+log = logging.getLogger(__name__)
+
+# Errors that are a deterministic part of the answer, so the answer may be kept.
+KEEPABLE_ERROR_CODES = frozenset({"FORBIDDEN", "NOT_FOUND"})
+MAX_DOCUMENT_CHARS = 20_000  # larger documents are answered but never cached
+
+_LOOKUP = """
+local e = redis.call('HMGET', KEYS[1], 'deps', 'vers', 'until', 'etag', 'body')
+if not e[1] then return false end
+local till = tonumber(e[3])
+if till > 0 and tonumber(ARGV[1]) >= till then return false end
+local deps = {}
+for k in string.gmatch(e[1], '%S+') do deps[#deps + 1] = ARGV[3] .. k end
+local current = redis.call('MGET', unpack(deps))
+local parts = {}
+for i = 1, #deps do parts[i] = current[i] or '0' end
+if table.concat(parts, ' ') ~= e[2] then return false end
+if ARGV[2] ~= '' and ARGV[2] == e[4] then return {e[4]} end
+return {e[4], e[5]}
+"""
+
+_STORE = """
+local size = string.len(ARGV[5])
+local old = tonumber(redis.call('HGET', KEYS[3], KEYS[1]) or '0')
+redis.call('HSET', KEYS[1], 'deps', ARGV[1], 'vers', ARGV[2], 'until', ARGV[3],
+           'etag', ARGV[4], 'body', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('HSET', KEYS[3], KEYS[1], size)
+redis.call('ZADD', KEYS[2], ARGV[7], KEYS[1])
+local total = redis.call('INCRBY', KEYS[4], size - old)
+local function forget(k, delete)
+  total = redis.call('DECRBY', KEYS[4], tonumber(redis.call('HGET', KEYS[3], k) or '0'))
+  redis.call('HDEL', KEYS[3], k)
+  redis.call('ZREM', KEYS[2], k)
+  if delete then redis.call('DEL', k) end
+end
+for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf',
+                              tonumber(ARGV[7]) - tonumber(ARGV[6]))) do
+  forget(k, false)
+end
+while total > tonumber(ARGV[8]) do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
+  if #oldest == 0 then break end
+  forget(oldest[1], true)
+end
+return total
+"""
+
+
+@functools.cache
+def schema_fingerprint() -> str:
+    """Changes with the schema and the release, so neither is served the other's answers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from schema.root import sdl
+
+    try:
+        release = version("collab-gateway")
+    except PackageNotFoundError:
+        release = "unknown"
+    return hashlib.sha256(f"{release}\n{sdl()}".encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=512)
+def operation_type(document: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation a request runs; None if the document does not parse or
+    names no such operation (the normal path then reports the error)."""
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return None
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    return operations[0].operation if len(operations) == 1 else None
+
+
+@dataclass
+class Lookup:
+    """One cacheable request: where its entry lives and what it was computed under."""
+
+    key: str
+    deps: list[str]
+    vector: str
+    client_etag: str
+
+    def etag(self, scope: versions.ReadScope) -> str:
+        """From the counters and the time-based end: the same counters after a share ended
+        give another answer, so they must give another ETag."""
+        until = int(scope.deadline.timestamp() * 1000) if scope.deadline else 0
+        digest = hashlib.sha256(f"{self.key} {self.vector} {until}".encode()).hexdigest()
+        return f'"{digest[:32]}"'
+
+
+@dataclass
+class Hit:
+    etag: str
+    body: bytes | None  # None: the client's copy is current
+
+
+class ResponseCache:
+    def __init__(self, redis: Redis, settings: Settings, schema_fingerprint: str) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.prefix = f"{settings.REDIS_KEY_PREFIX}:rc:"
+        self.versions_prefix = settings.versions_prefix
+        self.fingerprint = schema_fingerprint
+        self._lookup = redis.register_script(_LOOKUP)
+        self._store = redis.register_script(_STORE)
+
+    # -- deciding --------------------------------------------------------------------
+    def request_key(self, caller: Account, payload: Any) -> str | None:
+        """The entry key for a query, or None when this request is not to be cached."""
+        if not isinstance(payload, dict):
+            return None
+        document, name = payload.get("query"), payload.get("operationName")
+        variables = payload.get("variables") or {}
+        if not isinstance(document, str) or len(document) > MAX_DOCUMENT_CHARS:
+            return None
+        if name is not None and not isinstance(name, str):
+            return None
+        if operation_type(document, name) is not OperationType.QUERY:
+            return None
+        try:
+            canonical = orjson.dumps(
+                [self.fingerprint, str(caller.id), document, name, variables],
+                option=orjson.OPT_SORT_KEYS,
+            )
+        except TypeError:
+            return None
+        return self.prefix + hashlib.sha256(canonical).hexdigest()
+
+    async def dependencies(self, caller: Account) -> list[str]:
+        """The counters any answer for this caller may depend on."""
+        owners = (
+            await Member.filter(Q(account_id=caller.id) | Q(email=caller.email))
+            .distinct()
+            .values_list("owner_id", flat=True)
+        )
+        keys = [versions.account_key(caller.id), versions.email_key(caller.email),
+                versions.owner_key(caller.id)]  # fmt: skip
+        keys += sorted({versions.owner_key(str(o)) for o in owners} - set(keys))
+        return keys
+
+    async def prepare(self, key: str, caller: Account, client_etag: str) -> Lookup:
+        deps = await self.dependencies(caller)
+        current = await self.redis.mget([self.versions_prefix + d for d in deps])
+        vector = " ".join((v.decode() if isinstance(v, bytes) else str(v)) if v else "0"
+                          for v in current)  # fmt: skip
+        return Lookup(key, deps, vector, client_etag)
+
+    # -- reading and writing -----------------------------------------------------------
+    async def get(self, key: str, client_etag: str) -> Hit | None:
+        now_ms = int(utcnow().timestamp() * 1000)
+        found = await self._lookup(keys=[key], args=[now_ms, client_etag, self.versions_prefix])
+        if not found:
+            return None
+        etag = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
+        return Hit(etag, found[1] if len(found) > 1 else None)
+
+    async def put(self, lookup: Lookup, body: bytes, scope: versions.ReadScope) -> bool:
+        settings = self.settings
+        if len(body) > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES:
+            return False
+        now_ms = int(utcnow().timestamp() * 1000)
+        ttl_ms = settings.RESPONSE_CACHE_TTL_SECONDS * 1000
+        until_ms = 0
+        if scope.deadline is not None:
+            until_ms = int(scope.deadline.timestamp() * 1000)
+            ttl_ms = max(1, min(ttl_ms, until_ms - now_ms))
+        await self._store(
+            keys=[lookup.key, self.prefix + "index", self.prefix + "sizes", self.prefix + "total"],
+            args=[" ".join(lookup.deps), lookup.vector, until_ms, lookup.etag(scope), body, ttl_ms,
+                  now_ms, settings.RESPONSE_CACHE_MAX_BYTES],
+        )  # fmt: skip
+        return True
+
+
+def client_etag(request: Request) -> str:
+    return request.headers.get("if-none-match", "").strip()
+
+
+def cached_response(hit: Hit) -> Response:
+    headers = cache_headers(hit.etag, "hit")
+    if hit.body is None:
+        return Response(status_code=304, headers=headers)
+    return Response(hit.body, media_type="application/json", headers=headers)
+
+
+def cache_headers(etag: str, outcome: str) -> dict[str, str]:
+    # `private, no-cache`: a client may keep the answer but must ask again each time (and
+    # gets 304 with no body while it is current); no shared cache may keep it at all.
+    return {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization",
+            "X-Cache": outcome}  # fmt: skip
+
+
+def keepable(errors: list[GraphQLError] | None) -> bool:
+    return all((e.extensions or {}).get("code") in KEEPABLE_ERROR_CODES for e in errors or ())
