@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from domain import versions
+from domain import records, versions
 from domain.accounts import trial_expired
 from domain.clock import utcnow
-from domain.policies import ALL_CODES, PolicyCode
+from domain.policies import ALL_CODES, BUILT_IN_ROLES, PolicyCode
+from domain.records import GroupRecord
 from models import (
     Account,
     AccountRole,
     Environment,
-    EnvironmentGroup,
     EnvironmentStatus,
     GroupEnvironment,
     Member,
@@ -302,15 +302,25 @@ def sorted_codes(policies: frozenset[str]) -> list[str]:
 # -- loading ------------------------------------------------------------------------
 
 
+_BUILT_IN_INFO = {
+    r.id: RoleInfo(r.id, r.name, frozenset(p.value for p in r.policies), r.receive_load_alerts)
+    for r in BUILT_IN_ROLES
+}
+
+
 async def load_roles(role_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RoleInfo]:
-    ids = list(set(role_ids))
+    """Built-in roles come from the catalogue in code (read-only, synced at migrate), so a
+    member holding only those costs no role query."""
+    wanted = set(role_ids)
+    found = {i: _BUILT_IN_INFO[i] for i in wanted if i in _BUILT_IN_INFO}
+    ids = list(wanted - found.keys())
     if not ids:
-        return {}
+        return found
     rows = await Role.filter(id__in=ids).values("id", "name", "receive_load_alerts")
     codes: dict[uuid.UUID, set[str]] = defaultdict(set)
     for link in await RolePolicy.filter(role_id__in=ids).values("role_id", "policy_id"):
         codes[link["role_id"]].add(link["policy_id"])
-    return {
+    return found | {
         row["id"]: RoleInfo(row["id"], row["name"], frozenset(codes[row["id"]]),
                             row["receive_load_alerts"])
         for row in rows
@@ -325,18 +335,21 @@ async def load_tree(owner_id: uuid.UUID) -> tuple[dict, dict]:
 Tree = tuple[dict[uuid.UUID, uuid.UUID | None], dict[uuid.UUID, set[uuid.UUID]]]
 
 
-async def load_trees(owner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Tree]:
-    """`load_tree` for several owners in the same two queries."""
+async def load_trees(
+    owner_ids: Iterable[uuid.UUID], groups: Iterable[GroupRecord] | None = None
+) -> dict[uuid.UUID, Tree]:
+    """`load_tree` for several owners in the same two queries (one, when the caller has
+    already read these owners' groups)."""
     ids = list(set(owner_ids))
     trees: dict[uuid.UUID, Tree] = {oid: ({}, defaultdict(set)) for oid in ids}
     if not ids:
         return trees
     group_owner: dict[uuid.UUID, uuid.UUID] = {}
-    for row in await EnvironmentGroup.filter(owner_id__in=ids).values(
-        "id", "parent_id", "owner_id"
-    ):
-        trees[row["owner_id"]][0][row["id"]] = row["parent_id"]
-        group_owner[row["id"]] = row["owner_id"]
+    if groups is None:
+        groups = await records.groups_of(ids)
+    for group in groups:
+        trees[group.owner_id][0][group.id] = group.parent_id
+        group_owner[group.id] = group.owner_id
     placements = await GroupEnvironment.filter(group__owner_id__in=ids).values(
         "group_id", "environment_id"
     )
@@ -395,13 +408,13 @@ async def load_snapshots(
 
 
 async def load_caller_snapshots(
-    account: Account, members: list[Member]
+    account: Account, members: list[Member], groups: Iterable[GroupRecord] | None = None
 ) -> dict[uuid.UUID, OwnerSnapshot]:
     """One snapshot per owner for a caller's member records (one record per owner), all
     owners read in the same handful of queries: a member of twenty owners costs the same
     as a member of one."""
     now = utcnow()
-    trees = await load_trees(m.owner_id for m in members)
+    trees = await load_trees((m.owner_id for m in members), groups)
     shares = await load_shares(m.id for m in members)
     roles = await load_roles(r for ss in shares.values() for s in ss for r in s.role_ids)
     return {

@@ -18,6 +18,7 @@ from tortoise.models import Model
 
 from domain import access
 from domain.access import OwnerSnapshot
+from domain.records import GroupRecord
 from models import (
     Account,
     Environment,
@@ -236,13 +237,17 @@ class CallerAccess:
         self.loaders = loaders
         self._snapshots: dict[uuid.UUID, asyncio.Task[OwnerSnapshot]] = {}
 
-    async def snapshots_of(self, members: list[Member]) -> dict[uuid.UUID, OwnerSnapshot]:
+    async def snapshots_of(
+        self, members: list[Member], groups: list[GroupRecord] | None = None
+    ) -> dict[uuid.UUID, OwnerSnapshot]:
         """Snapshots for the caller's own member records (one per owner), loaded together
         and kept for the rest of the request."""
         assert self.caller is not None
         missing = [m for m in members if m.owner_id not in self._snapshots]
         if missing:
-            loaded = asyncio.ensure_future(access.load_caller_snapshots(self.caller, missing))
+            loaded = asyncio.ensure_future(
+                access.load_caller_snapshots(self.caller, missing, groups)
+            )
             for member in missing:
                 self._snapshots[member.owner_id] = asyncio.ensure_future(
                     _pick(loaded, member.owner_id)

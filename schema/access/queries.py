@@ -102,17 +102,19 @@ class AccessQuery:
             if only is None:
                 return []
             query = query.filter(owner_id=only)
-        members = await query
+        members = await query.select_related("owner")
         if not members:
             return []
-        owner_ids = list({m.owner_id for m in members})
-        owners = {a.id: a for a in await info.context.loaders.account.load_many(owner_ids) if a}
-        snapshots = await info.context.access.snapshots_of(members)
+        owners = {m.owner_id: m.owner for m in members}
+        for owner in owners.values():
+            info.context.loaders.account.prime(owner.id, owner)
+        all_groups = await records.groups_of(owners)
+        snapshots = await info.context.access.snapshots_of(members, all_groups)
         envs: dict[uuid.UUID, list[EnvironmentRecord]] = defaultdict(list)
-        for env in await records.live_environments(owner_ids):
+        for env in await records.live_environments(owners):
             envs[env.owner_id].append(env)
         groups: dict[uuid.UUID, list[GroupRecord]] = defaultdict(list)
-        for group in await records.groups_of(owner_ids):
+        for group in all_groups:
             groups[group.owner_id].append(group)
         return [
             _section(info.context, m, owners[m.owner_id], snapshots[m.owner_id], envs[m.owner_id],

@@ -54,3 +54,26 @@ async def test_one_section_per_owner(gql):
         mid = (await invite(owner, ivy.email))["id"]
         (await ivy.gql(ACCEPT_BY_ID, id=mid)).ok("acceptInvitation")
     assert sorted(o for o, _ in await sections(ivy)) == sorted([alice.id, bob.id])
+
+
+ONE_SECTION = """query($owner: ID) { sharedWithMe(ownerId: $owner) { owner { id }
+  environments { name } } }"""
+
+
+async def test_owner_id_gives_that_owners_section_only(gql):
+    """The mobile "Environments owned by ..." screen reads one owner's section."""
+    alice, bob, carol = [await sign_up(gql, n) for n in ("alice", "bob", "carol")]
+    ivy = await sign_up(gql, "ivy")
+    for owner in (alice, bob):
+        mid = (await invite(owner, ivy.email, shares=[{"root": True, "roleIds": [VIEWER]}]))["id"]
+        (await ivy.gql(ACCEPT_BY_ID, id=mid)).ok("acceptInvitation")
+    env = """mutation($n: String!) { createEnvironment(input: { name: $n }) { errors { code } } }"""
+    (await bob.gql(env, n="bobs-app")).ok("createEnvironment")
+
+    only_bob = (await ivy.gql(ONE_SECTION, owner=bob.id)).data["sharedWithMe"]
+    assert only_bob == [{"owner": {"id": bob.id}, "environments": [{"name": "bobs-app"}]}]
+    everyone = (await ivy.gql(ONE_SECTION, owner=None)).data["sharedWithMe"]
+    assert sorted(s["owner"]["id"] for s in everyone) == sorted([alice.id, bob.id])
+    for stranger in (carol.id, "not-an-id"):  # no membership, or no such id: no section
+        r = await ivy.gql(ONE_SECTION, owner=stranger)
+        assert r.errors == [] and r.data["sharedWithMe"] == []
