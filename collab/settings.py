@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     PLATFORM_TOKEN: str = "dev-platform-token"
     TRIAL_DAYS: int = 14
     INVITATION_TTL_HOURS: int = 7 * 24
+    PASSWORD_RESET_TTL_MINUTES: int = 60
+    EMAIL_VERIFICATION_TTL_HOURS: int = 48
     # Not named by the contract; safe defaults a deployment may tune.
     SESSION_TTL_HOURS: int = 7 * 24
     # Every Redis key, queue and channel starts with this: several deployments (or test

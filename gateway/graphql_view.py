@@ -13,6 +13,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.auth import authenticate, is_platform
 from schema.context import Context, Services
+from schema.errors import BAD_SESSION, LOG_IN_FIRST
 from schema.root import schema
 
 
@@ -37,7 +38,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         client = request.client.host if request.client else "unknown"
         return Context(
-            services=self.services, account=account, session_token=token,
+            services=self.services, account=account, session_token=token if account else None,
+            token_rejected=token is not None and account is None,
             is_platform=platform, client_address=client, request=request,
         )  # fmt: skip
 
@@ -50,7 +52,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             raw = f"Bearer {payload['token']}"
         account, token = await authenticate(raw)
         if account is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "Log in first"})
+            message = BAD_SESSION if token else LOG_IN_FIRST
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": message})
         context.account, context.session_token = account, token
         context.refresh()
         return UNSET

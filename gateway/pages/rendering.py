@@ -83,10 +83,10 @@ _ERROR_PAGES: dict[ErrorCode, tuple[int, str, str]] = {
 
 def error_page(
     status: int, heading: str, explanation: str, *, retry_link: str | None = None,
-    headers: dict[str, str] | None = None,
+    retry_label: str = "Open the invitation again", headers: dict[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     context = {"status": status, "heading": heading, "explanation": explanation,
-               "retry_link": retry_link}  # fmt: skip
+               "retry_link": retry_link, "retry_label": retry_label}  # fmt: skip
     return render("error.html", context, status, headers)
 
 
