@@ -36,13 +36,19 @@ class Settings(BaseSettings):
     # runs) can share one Redis.
     REDIS_KEY_PREFIX: str = "collab"
     MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+    # Where `collab dev` keeps its embedded Redis and caught mail (`<dir>/mail/*.eml`).
+    COLLAB_DATA_DIR: str = "var"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.ENVIRONMENT == "production":
-            for name in ("SECRET_KEY", "PLATFORM_TOKEN"):
-                if getattr(self, name) in _PLACEHOLDERS:
-                    raise ValueError(f"{name} must be set to a real secret in production")
+            unset = [
+                n for n in ("SECRET_KEY", "PLATFORM_TOKEN") if getattr(self, n) in _PLACEHOLDERS
+            ]
+            if unset:
+                raise ValueError(
+                    f"{' and '.join(unset)} must be set to a real secret in production"
+                )
         return self
 
     @property
