@@ -3,7 +3,10 @@ and refusals that say what was missing."""
 
 from __future__ import annotations
 
-from models import AccountToken, AuditEntry, Environment, Member, OutboxJob
+from datetime import timedelta
+
+from domain.clock import utcnow
+from models import AccountToken, AuditEntry, Environment, Member, OutboxJob, Session
 from tests.authz.helpers import SUSPEND, VIEWER, active_member, create_env, share
 from tests.utils.accounts import PASSWORD, sign_up
 from tests.utils.graphql import GraphQLClient
@@ -81,6 +84,10 @@ async def test_log_out_everywhere_and_bad_tokens_say_so(gql: GraphQLClient) -> N
     assert "invalid or has expired" in p["errors"][0]["message"]
     r = await gql.as_("made-up-token")(ME)
     assert "invalid or has expired" in r.errors[0]["message"]
+    expired = await sign_up(gql, "Old")
+    await Session.filter(account_id=expired.id).update(expires_at=utcnow() - timedelta(seconds=1))
+    r = await expired.gql(ME)
+    assert r.codes() == ["UNAUTHENTICATED"] and "invalid or has expired" in r.errors[0]["message"]
     r = await gql(ME)  # no token at all
     assert r.codes() == ["UNAUTHENTICATED"] and r.errors[0]["message"] == "Log in first"
 
