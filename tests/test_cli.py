@@ -16,7 +16,7 @@ import pytest
 import typer
 
 from collab.cli import app
-from tests.utils.processes import COLLAB, REPO, free_port, stop
+from tests.utils.processes import COLLAB, REPO, free_port, stop, wait_until_up
 
 SETTING_NAMES = ("DATABASE_URL", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "PUBLIC_URL",
                  "ENVIRONMENT", "SECRET_KEY", "PLATFORM_TOKEN", "COLLAB_DATA_DIR")  # fmt: skip
@@ -85,19 +85,6 @@ def test_every_command_and_option_has_help_text(tmp_path: Path) -> None:
     assert "<bool>" not in words
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, within: float = 40) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(log.read_text())
-
-
 SIGN_UP = """mutation { signUp(email: "dev-owner@collab.example", password: "long enough pw") {
   errors { code } } }"""
 
@@ -112,7 +99,7 @@ def test_collab_dev_honours_public_url_from_dot_env(tmp_path: Path) -> None:
         proc = subprocess.Popen([*COLLAB, *args], env=_env(tmp_path), cwd=tmp_path,
                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        _wait_for(f"http://127.0.0.1:{port}", proc, log_path)
+        wait_until_up(f"http://127.0.0.1:{port}", proc, log_path, timeout=40)
         r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": SIGN_UP}, timeout=30)
         assert r.json()["data"]["signUp"]["errors"] == []
         mail_dir = tmp_path / "var" / "mail"
@@ -137,7 +124,7 @@ def test_quickstart_takes_a_port(tmp_path: Path) -> None:
         proc = subprocess.Popen([str(REPO / "scripts" / "quickstart.sh"), *args], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        _wait_for(f"http://127.0.0.1:{port}", proc, log_path, within=120)
+        wait_until_up(f"http://127.0.0.1:{port}", proc, log_path, timeout=120)
         graphiql = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"})
         assert graphiql.status_code == 200
     finally:

@@ -8,13 +8,14 @@ verification for an address proven some other way sends nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from domain.account_care import RESET_PATH, VERIFY_PATH
 from domain.clock import utcnow
 from models import Account, AccountToken, AccountTokenPurpose, OutboxJob
 from workers import emails
-from workers.mailer import BatchReport
+from workers.mailer import BatchReport, Email
 
 if TYPE_CHECKING:
     from workers.runner import JobEnv
@@ -32,31 +33,29 @@ async def _live(payload: dict[str, Any], purpose: AccountTokenPurpose) -> Accoun
     return row
 
 
-async def send_password_reset(row: OutboxJob, env: JobEnv) -> BatchReport | None:
+async def _send_link(
+    row: OutboxJob, env: JobEnv, purpose: AccountTokenPurpose, path: str,
+    template: Callable[..., Email], key: str,
+) -> BatchReport | None:  # fmt: skip
     payload: dict[str, Any] = row.payload or {}
-    live = await _live(payload, AccountTokenPurpose.PASSWORD_RESET)
+    live = await _live(payload, purpose)
     if live is None:
         return None
     account = await Account.get(id=live.account_id)
-    email = emails.password_reset(
-        key=f"reset:{row.id}", to=account.email,
-        link=f"{env.settings.public_url}{RESET_PATH}/{payload['token']}",
-        expires_at=live.expires_at,
+    if purpose is AccountTokenPurpose.EMAIL_VERIFICATION and account.email_verified_at:
+        return None  # proven meanwhile (an invitation link, a password reset)
+    email = template(
+        key=f"{key}:{row.id}", to=account.email,
+        link=f"{env.settings.public_url}{path}/{payload['token']}", expires_at=live.expires_at,
     )  # fmt: skip
     return await env.mailer.send_all([email])
+
+
+async def send_password_reset(row: OutboxJob, env: JobEnv) -> BatchReport | None:
+    return await _send_link(row, env, AccountTokenPurpose.PASSWORD_RESET, RESET_PATH,
+                            emails.password_reset, "reset")  # fmt: skip
 
 
 async def send_email_verification(row: OutboxJob, env: JobEnv) -> BatchReport | None:
-    payload: dict[str, Any] = row.payload or {}
-    live = await _live(payload, AccountTokenPurpose.EMAIL_VERIFICATION)
-    if live is None:
-        return None
-    account = await Account.get(id=live.account_id)
-    if account.email_verified_at is not None:
-        return None  # proven meanwhile (an invitation link, a password reset)
-    email = emails.email_verification(
-        key=f"verify:{row.id}", to=account.email,
-        link=f"{env.settings.public_url}{VERIFY_PATH}/{payload['token']}",
-        expires_at=live.expires_at,
-    )  # fmt: skip
-    return await env.mailer.send_all([email])
+    return await _send_link(row, env, AccountTokenPurpose.EMAIL_VERIFICATION, VERIFY_PATH,
+                            emails.email_verification, "verify")  # fmt: skip

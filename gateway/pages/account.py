@@ -25,7 +25,7 @@ from domain.account_care import RESET_PATH, VERIFY_PATH
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import unit_of_work
 from gateway.pages.csrf import FIELD, CsrfGuard
-from gateway.pages.rendering import error_page, render
+from gateway.pages.rendering import error_page, render, signed_form
 from models import AccountTokenPurpose
 from schema.context import Services
 
@@ -110,21 +110,10 @@ class AccountPages:
             )  # fmt: skip
 
     async def _form(self, request: Request, action: str, token: str) -> FormData | Response:
-        try:
-            form = await request.form(max_files=0, max_fields=10, max_part_size=16 * 1024)
-        except Exception:
-            return error_page(400, "The form could not be read", "Go back and try again.")
-        submitted = form.get(FIELD)
-        if not isinstance(submitted, str) or not self.csrf.valid(
-            request, submitted, _purpose(action, token)
-        ):
-            return error_page(
-                403, "This form has expired",
-                "For your safety nothing was changed. Open the link from your email again "
-                "and resubmit the form from there.",
-                retry_link=request.url.path, retry_label="Open the link again",
-            )  # fmt: skip
-        return form
+        return await signed_form(
+            request, self.csrf, _purpose(action, token), what="the link from your email",
+            retry_link=request.url.path, retry_label="Open the link again",
+        )  # fmt: skip
 
     def _page(
         self, request: Request, template: str, action: str, token: str, email: str, *,
