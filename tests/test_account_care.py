@@ -241,3 +241,29 @@ async def test_audit_entries_keep_names_as_they_were(gql: GraphQLClient) -> None
     assert by_action["member.invite"]["targetName"] == bob.email
     assert by_action["member.accept"]["actorEmail"] == bob.email
     assert await AuditEntry.filter(actor_email=None, actor_id__not_isnull=True).count() == 0
+
+
+RESEND = "mutation { resendVerification { account { emailVerified } errors { code } } }"
+
+
+async def test_verification_links_expire_and_resends_are_capped(gql: GraphQLClient) -> None:
+    user = await sign_up(gql, "Val", verified=False)
+    rows = await OutboxJob.filter(job="email_verification_email")
+    (token,) = [r.payload["token"] for r in rows if r.payload["account_id"] == user.id]
+    await AccountToken.filter(account_id=user.id).update(expires_at=utcnow() - timedelta(seconds=1))
+    p = (await gql(VERIFY, token=token)).payload("verifyEmail")
+    assert p["account"] is None and p["errors"][0]["code"] == "TOKEN_EXPIRED"
+
+    codes = [(await user.gql(RESEND)).payload("resendVerification")["errors"] for _ in range(6)]
+    assert codes[:5] == [[]] * 5 and codes[5] == [{"code": "RATE_LIMITED"}]
+    assert await OutboxJob.filter(job="email_verification_email").count() == 6  # 1 + 5
+
+
+async def test_changing_the_password_kills_unused_reset_links(gql: GraphQLClient) -> None:
+    user = await sign_up(gql, "Kit")
+    (await gql(REQUEST_RESET, email=user.email)).ok("requestPasswordReset")
+    token = (await OutboxJob.get(job="password_reset_email")).payload["token"]
+    (await user.gql(CHANGE, current=PASSWORD, new=NEW)).ok("changePassword")
+    p = (await gql(RESET, token=token, new="the attacker's pick")).payload("resetPassword")
+    assert p["errors"][0]["code"] == "INVALID_TOKEN"
+    assert await _log_in(gql, user.email, NEW)
