@@ -1,59 +1,84 @@
-"""The `collab` console command."""
+"""The `collab` console command.
+
+Every refusal at start-up (bad settings, an unusable database, an unreachable Redis, an
+unmigrated database) is one line on stderr and exit code 2: see collab/startup.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="collab-gateway: share PaaS environments with collaborators.",
-                  no_args_is_help=True, add_completion=False)  # fmt: skip
+from collab import startup
+from collab.settings import Settings
+
+app = typer.Typer(
+    help="collab-gateway: share PaaS environments with collaborators. Settings come from "
+    "the environment and an optional .env file (see the README's configuration table).",
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)  # fmt: skip
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @app.command()
 def migrate() -> None:
-    """Apply the database migrations and sync the policy catalogue (idempotent)."""
+    """Apply pending database migrations, then sync the policy catalogue and built-in
+    roles. Safe to run again: it says when nothing was pending."""
+    settings = startup.settings()
+    startup.check_database(settings.DATABASE_URL)
     from collab import migrations
-    from collab.settings import get_settings
 
-    asyncio.run(migrations.apply(get_settings().DATABASE_URL))
-    typer.echo("database is up to date")
+    applied = asyncio.run(migrations.apply(settings.DATABASE_URL))
+    for step in applied:
+        parts = [_plural(step.tables, "table")] if step.tables else []
+        parts += [_plural(step.columns, "column")] if step.columns else []
+        typer.echo(f"applied {step.name}" + (f": {', '.join(parts)}" if parts else ""))
+    if not applied:
+        typer.echo("nothing to apply: the database is up to date")
+    typer.echo("policy catalogue and built-in roles are in sync")
 
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0: all)."),
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
-    """Run the gateway (uvicorn)."""
+    """Run the gateway (uvicorn). Refuses to start on an unmigrated database."""
+    settings = _ready_to_run()
     import uvicorn
 
     from gateway.app import create_app
 
-    _require_migrated()
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
+                log_level="info")  # fmt: skip
 
 
 @app.command()
 def worker() -> None:
-    """Run an arq worker against REDIS_URL."""
+    """Run an arq worker (email, fan-out, cron) against REDIS_URL."""
+    settings = _ready_to_run()
     from workers.settings import run_worker
 
-    _require_migrated()
-    asyncio.run(run_worker())
+    asyncio.run(run_worker(settings))
 
 
-def _require_migrated() -> None:
+def _ready_to_run() -> Settings:
+    settings = startup.settings()
+    startup.check_database(settings.DATABASE_URL)
+    startup.check_redis(settings.redis_url)
     from collab import migrations
-    from collab.settings import get_settings
 
     try:
-        asyncio.run(migrations.check(get_settings().DATABASE_URL))
+        asyncio.run(migrations.check(settings.DATABASE_URL))
     except migrations.UnmigratedDatabase as exc:
-        typer.echo(f"collab: {exc}", err=True)
-        raise typer.Exit(2) from None
+        startup.refuse(str(exc))
+    return settings
 
 
 @app.command()
@@ -66,17 +91,22 @@ def schema() -> None:
 
 @app.command()
 def dev(
-    host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(8000),
-    redis_port: int = typer.Option(6390, help="Port for the embedded Redis."),
-    smtp_port: int = typer.Option(1025, help="Port for the local mail catcher."),
+    host: str = typer.Option("127.0.0.1", help="Interface the gateway listens on."),
+    port: int = typer.Option(8000, help="Port of the gateway (GraphiQL, pages, /dev/mail)."),
+    redis_port: int = typer.Option(
+        6390, help="Port for the embedded Redis (used only when REDIS_URL is unset)."
+    ),
+    smtp_port: int = typer.Option(
+        1025, help="Port for the local mail catcher (used only when SMTP_HOST is unset)."
+    ),
 ) -> None:
-    """Everything on the embedded default: SQLite, embedded Redis, mail catcher, worker."""
+    """Everything in one process for a first try: SQLite, embedded Redis, mail catcher and
+    a worker. Settings from the environment and .env win; only unset ones are filled in."""
+    settings = startup.settings()
     from collab.devserver import run_dev
 
-    data = Path(os.environ.get("COLLAB_DATA_DIR", "var"))
-    asyncio.run(run_dev(host=host, port=port, redis_port=redis_port, smtp_port=smtp_port,
-                        data_dir=data))  # fmt: skip
+    asyncio.run(run_dev(settings, host=host, port=port, redis_port=redis_port,
+                        smtp_port=smtp_port, data_dir=Path(settings.COLLAB_DATA_DIR)))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -29,5 +29,10 @@ def _tortoise_orm_from_env() -> dict[str, Any]:
     return tortoise_config(get_settings().DATABASE_URL)
 
 
-# For Tortoise's own CLI (`tortoise -c collab.db.TORTOISE_ORM makemigrations`).
-TORTOISE_ORM = _tortoise_orm_from_env()
+def __getattr__(name: str) -> Any:
+    """`TORTOISE_ORM`, for Tortoise's own CLI (`tortoise -c collab.db.TORTOISE_ORM
+    makemigrations`), read from the settings only when asked for, so importing this module
+    never fails on bad settings."""
+    if name == "TORTOISE_ORM":
+        return _tortoise_orm_from_env()
+    raise AttributeError(name)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import uvicorn
 
+from collab import startup
+from collab.settings import Settings
+
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
@@ -34,29 +37,36 @@ def _free_port(host: str, wanted: int, what: str) -> int:
     return port
 
 
-async def run_dev(*, host: str, port: int, redis_port: int, smtp_port: int, data_dir: Path) -> None:
+async def run_dev(
+    settings: Settings, *, host: str, port: int, redis_port: int, smtp_port: int, data_dir: Path
+) -> None:
+    """`settings` come from the environment and `.env`; only what they leave unset is filled
+    in (REDIS_URL: embedded Redis; SMTP_*: the mail catcher; PUBLIC_URL: this server)."""
     from collab import mailcatcher
     from collab.embedded import start_redis
 
+    given = settings.model_fields_set
     if not _port_free(host, port):
-        raise SystemExit(f"collab dev: {host}:{port} is already in use; pass --port")
-    redis_port = _free_port("127.0.0.1", redis_port, "the embedded Redis")
-    smtp_port = _free_port("127.0.0.1", smtp_port, "the mail catcher")
+        startup.refuse(f"dev: {host}:{port} is already in use; pass --port")
+    await startup.ensure_database(settings.DATABASE_URL)
+    overrides: dict[str, str] = {"COLLAB_DATA_DIR": str(data_dir)}
+    if "ENVIRONMENT" not in given:
+        overrides["ENVIRONMENT"] = "development"
     redis_server = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_server, redis_url = start_redis(data_dir / "redis", redis_port)
-    os.environ.setdefault("ENVIRONMENT", "development")
-    os.environ["REDIS_URL"] = redis_url
-    os.environ["COLLAB_DATA_DIR"] = str(data_dir)
+    if "REDIS_URL" in given:
+        await startup.ensure_redis(settings.redis_url)
+    else:
+        redis_port = _free_port("127.0.0.1", redis_port, "the embedded Redis")
+        redis_server, overrides["REDIS_URL"] = start_redis(data_dir / "redis", redis_port)
     catcher = None
-    if "SMTP_HOST" not in os.environ:  # no real SMTP configured: catch mail locally
-        os.environ["SMTP_HOST"] = "127.0.0.1"
-        os.environ["SMTP_PORT"] = str(smtp_port)
-        os.environ["SMTP_TLS"] = "false"
+    if "SMTP_HOST" not in given:  # no real SMTP configured: catch mail locally
+        smtp_port = _free_port("127.0.0.1", smtp_port, "the mail catcher")
+        overrides.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_TLS="false")
         catcher = await mailcatcher.start(mailcatcher.mail_dir(data_dir), "127.0.0.1", smtp_port)
-    os.environ.setdefault("PUBLIC_URL", f"http://{host}:{port}")
-
+    if "PUBLIC_URL" not in given:
+        overrides["PUBLIC_URL"] = f"http://{host}:{port}"
+    # The environment too, for anything in this process that reads the settings afresh.
+    os.environ.update(overrides)
     from collab import migrations
     from collab.settings import get_settings
 
@@ -69,7 +79,10 @@ async def run_dev(*, host: str, port: int, redis_port: int, smtp_port: int, data
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
     arq_worker = worker(settings)
-    print(f"collab dev: GraphiQL at http://{host}:{port}/graphql  (Redis {redis_url})")
+    print(
+        f"collab dev: GraphiQL at http://{host}:{port}/graphql  (Redis "
+        f"{startup.redact(settings.redis_url)}, links in emails use {settings.public_url})"
+    )
     if catcher is not None:
         print(f"collab dev: mail caught on 127.0.0.1:{smtp_port}, read it at "
               f"http://{host}:{port}/dev/mail (files in {mailcatcher.mail_dir(data_dir)})")  # fmt: skip

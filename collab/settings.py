@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     PLATFORM_TOKEN: str = "dev-platform-token"
     TRIAL_DAYS: int = 14
     INVITATION_TTL_HOURS: int = 7 * 24
+    PASSWORD_RESET_TTL_MINUTES: int = 60
+    EMAIL_VERIFICATION_TTL_HOURS: int = 48
     # Not named by the contract; safe defaults a deployment may tune.
     SESSION_TTL_HOURS: int = 7 * 24
     # Every Redis key, queue and channel starts with this: several deployments (or test
@@ -39,13 +41,19 @@ class Settings(BaseSettings):
     RESPONSE_CACHE_TTL_SECONDS: int = 300
     RESPONSE_CACHE_MAX_BYTES: int = 64 * 1024 * 1024  # all entries together
     RESPONSE_CACHE_MAX_ENTRY_BYTES: int = 4 * 1024 * 1024  # larger answers are not kept
+    # Where `collab dev` keeps its embedded Redis and caught mail (`<dir>/mail/*.eml`).
+    COLLAB_DATA_DIR: str = "var"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.ENVIRONMENT == "production":
-            for name in ("SECRET_KEY", "PLATFORM_TOKEN"):
-                if getattr(self, name) in _PLACEHOLDERS:
-                    raise ValueError(f"{name} must be set to a real secret in production")
+            unset = [
+                n for n in ("SECRET_KEY", "PLATFORM_TOKEN") if getattr(self, n) in _PLACEHOLDERS
+            ]
+            if unset:
+                raise ValueError(
+                    f"{' and '.join(unset)} must be set to a real secret in production"
+                )
         return self
 
     @property

@@ -87,6 +87,10 @@ class Explanation:
     outranked: list[Grant] = field(default_factory=list)
     reason: EmptyReason | None = None
     receive_load_alerts: bool = False
+    # What would count once the member is active (for an active member: the same as above).
+    grants_when_active: list[Grant] = field(default_factory=list)
+    level_when_active: AccessLevel = AccessLevel.NONE
+    policies_when_active: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -214,11 +218,21 @@ class OwnerSnapshot:
         alerts = any(g.role.receive_load_alerts for g in grants)
 
         reason = self._inactive_reason()
-        if reason is None and level is AccessLevel.NONE:
-            reason = EmptyReason.SHARE_EXPIRED if expired_seen else EmptyReason.NO_SHARE
         if reason is not None:
+            # Nothing applies while the member is not active; what would apply once it is
+            # stays visible beside the reason.
+            return Explanation(
+                frozenset(), AccessLevel.NONE, [], [], reason, False,
+                grants_when_active=grants, level_when_active=level,
+                policies_when_active=frozenset(policies),
+            )  # fmt: skip
+        if level is AccessLevel.NONE:
+            reason = EmptyReason.SHARE_EXPIRED if expired_seen else EmptyReason.NO_SHARE
             policies, alerts = set(), False
-        return Explanation(frozenset(policies), level, grants, outranked, reason, alerts)
+        return Explanation(
+            frozenset(policies), level, grants, outranked, reason, alerts,
+            level_when_active=level, policies_when_active=frozenset(policies),
+        )  # fmt: skip
 
     def _inactive_reason(self) -> EmptyReason | None:
         if self._inactive is False:

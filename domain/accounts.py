@@ -90,6 +90,8 @@ async def create_account(
     display_name: str | None,
     kind: AccountKind,
     trial_days: int,
+    *,
+    email_verified: bool = False,
 ) -> Account:
     """Validates everything before writing, so a refusal leaves no row behind."""
     normalized = normalize_email(email)
@@ -105,6 +107,7 @@ async def create_account(
             password_hash=await hash_password(password),
             kind=kind,
             trial_ends_at=trial_ends_at,
+            email_verified_at=utcnow() if email_verified else None,
         )
     except IntegrityError:
         raise conflict("An account with this email already exists", "email") from None
@@ -150,6 +153,14 @@ async def revoke_session(token: str) -> bool:
         revoked_at=utcnow()
     )
     return count > 0
+
+
+async def end_sessions(account_id: uuid.UUID, keep_token: str | None = None) -> int:
+    """Revoke every live session of the account but the one carrying `keep_token`."""
+    live = Session.filter(account_id=account_id, revoked_at=None)
+    if keep_token is not None:
+        live = live.exclude(token_hash=_token_hash(keep_token))
+    return await live.update(revoked_at=utcnow())
 
 
 def trial_expired(account: Account, now: datetime | None = None) -> bool:

@@ -107,9 +107,22 @@ async def standing(owner_id: uuid.UUID, caller: Account) -> Standing:
     return Standing(member, active)
 
 
-def refusal(visible: bool, what: str, field: str | None, attempt: Attempt | None) -> Denied:
+OWNER_ONLY = "Requires the policy collaborators.manage, which only the account owner has"
+
+
+def requires(policy: str) -> str:
+    """The refusal message, worded like a guarded field's."""
+    return f"Requires the policy {policy}"
+
+
+def refusal(
+    visible: bool, what: str, field: str | None, attempt: Attempt | None,
+    message: str = "You are not allowed to do this",
+) -> Denied:  # fmt: skip
+    """FORBIDDEN (saying what was missing) to a caller who may see the object; NOT_FOUND,
+    which names nothing, to anyone else."""
     if visible:
-        return Denied(ErrorCode.FORBIDDEN, "You are not allowed to do this", field, attempt)
+        return Denied(ErrorCode.FORBIDDEN, message, field, attempt)
     return Denied(ErrorCode.NOT_FOUND, f"{what} not found", field, attempt)
 
 
@@ -125,7 +138,7 @@ async def refuse_foreign(
         if where.member is not None
         else None
     )
-    return refusal(where.active, target_type, field, attempt)
+    return refusal(where.active, target_type, field, attempt, OWNER_ONLY)
 
 
 # -- the guard ----------------------------------------------------------------------
@@ -157,7 +170,7 @@ async def authorize(
         return env, attempt
     account_visible = snapshot.member is not None and snapshot._inactive_reason() is None
     visible = account_visible or PolicyCode.ENV_VIEW.value in policies
-    raise refusal(visible, "Environment", field, attempt)
+    raise refusal(visible, "Environment", field, attempt, requires(action))
 
 
 async def act(caller: Account, environment_id: uuid.UUID | None, action: str) -> Environment:
@@ -253,10 +266,14 @@ async def create(
             raise refusal(False, "Account", "ownerId", attempt)
         group = await _owned_group_or_none(owner_id, group_id, group_given, attempt)
         snapshot = await access.load_snapshot(owner_id, where.member)
-        if not (
-            snapshot.can_create(group.id if group else None) and may_create_on_own_account(owner)
-        ):
-            raise refusal(True, "Account", "groupId" if group else "ownerId", attempt)
+        where_field = "groupId" if group else "ownerId"
+        if not snapshot.can_create(group.id if group else None):
+            raise refusal(
+                True, "Account", where_field, attempt, requires(PolicyCode.ENV_CREATE.value)
+            )
+        if not may_create_on_own_account(owner):
+            raise refusal(True, "Account", where_field, attempt,
+                          "The owner's account may not create environments")  # fmt: skip
     name = check_name(name)
     display = clean_display_name(display_name) or name
     env = await _insert(owner_id, caller, name, display)

@@ -20,3 +20,9 @@ class Job(str, Enum):
     TRIAL_EXPIRED_EMAIL = "trial_expired_email"
     # payload: environment_id, message, kind ("load" | "scaling")
     ALERT_FANOUT = "alert_fanout"
+    # payload: account_id, token; the password-reset link, to the account's email
+    PASSWORD_RESET_EMAIL = "password_reset_email"
+    # payload: account_id, token; the verification link for an account made by signUp
+    EMAIL_VERIFICATION_EMAIL = "email_verification_email"
+    # payload: member_id, change ("suspended" | "activated" | "removed"); to the member
+    MEMBER_STATUS_EMAIL = "member_status_email"

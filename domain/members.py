@@ -17,6 +17,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from domain import audit, outbox, sharing, versions
+from domain.account_care import (
+    VERIFY_BEFORE_INVITATIONS,
+    is_verified,
+    mark_email_verified,
+    require_verified,
+)
 from domain.accounts import clean_display_name, create_account, normalize_email
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, not_found, validation
@@ -112,6 +118,7 @@ async def invite(
     share_requests: Sequence[ShareRequest],
     ttl_hours: int,
 ) -> tuple[Member, str]:
+    require_verified(owner)
     normalized = normalize_email(email)
     name = clean_display_name(display_name) or None
     specs = await sharing.parse_requests(owner.id, share_requests)
@@ -184,13 +191,23 @@ async def copy(
     return member, token
 
 
+# What the collaborator is told by email after the owner's change (workers/members.py).
+STATUS_EMAILS = {Event.SUSPEND: "suspended", Event.ACTIVATE: "activated", Event.REMOVE: "removed"}
+COLLABORATING = frozenset({MemberStatus.ACTIVE, MemberStatus.SUSPENDED, MemberStatus.TRIAL_EXPIRED})
+
+
 async def _owner_transition(owner: Account, member_id: uuid.UUID | None, event: Event) -> Member:
     member = await owned_member(owner, member_id)
+    was_collaborating = member.status in COLLABORATING
     fields = transition(member, event)
     await _save(member, fields)
     await _log(member, owner.id, f"member.{event.value}")
     if member.account_id is not None:
         outbox.notify([member.account_id], f"member.{event.value}", owner.id)
+    if member.account_id is not None and was_collaborating:  # not an invitee, not ended
+        await outbox.add(Job.MEMBER_STATUS_EMAIL,
+                         {"member_id": str(member.id), "change": STATUS_EMAILS[event]},
+                         owner.id)  # fmt: skip
     return member
 
 
@@ -213,6 +230,7 @@ async def remove(owner: Account, member_id: uuid.UUID | None) -> Member:
 async def reinvite(
     owner: Account, member_id: uuid.UUID | None, ttl_hours: int
 ) -> tuple[Member, str]:
+    require_verified(owner)
     member = await owned_member(owner, member_id)
     transition(member, Event.REINVITE)  # raises INVALID_STATE before anything is written
     if (
@@ -231,6 +249,7 @@ async def reinvite(
 
 
 async def resend(owner: Account, member_id: uuid.UUID | None, ttl_hours: int) -> tuple[Member, str]:
+    require_verified(owner)
     member = await owned_member(owner, member_id)
     transition(member, Event.RESEND)
     token = await _issue_token(member, ttl_hours)
@@ -268,6 +287,9 @@ async def _invitee_member(
         return await Member.filter(id=member.id).select_for_update().first() or member
     if account is None:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "Log in first")
+    # Matching by email alone is only safe once the account proved it owns the address:
+    # otherwise whoever signs up first with the invitee's email takes the invitation.
+    require_verified(account, VERIFY_BEFORE_INVITATIONS)
     found = await Member.filter(id=member_id, email=account.email).select_for_update().first()
     if found is None:
         raise not_found("Invitation", "id")
@@ -287,6 +309,8 @@ async def accept_invitation(
     fields = transition(member, Event.ACCEPT)
     member.account = account
     await _save(member, [*fields, "account_id"])
+    if token is not None:  # the emailed link reached this address: it is proven
+        await mark_email_verified(account)
     await _retire_tokens(member)
     await audit.record(
         owner_id=member.owner_id, actor_id=account.id, action="member.accept",
@@ -327,7 +351,12 @@ async def sign_up_with_invitation(
     if await Account.exists(email=member.email):
         raise conflict("An account with this email exists: log in and accept instead", "email")
     account = await create_account(
-        member.email, password, display_name, AccountKind.COLLABORATOR, trial_days
+        member.email,
+        password,
+        display_name,
+        AccountKind.COLLABORATOR,
+        trial_days,
+        email_verified=True,  # the emailed invitation link proves the address
     )
     return account, await accept_invitation(account=account, token=token)
 
@@ -336,7 +365,10 @@ async def leave(account: Account, member_id: uuid.UUID | None) -> Member:
     member = None
     if member_id is not None:
         # The invitee sees its invitations too, so leaving one is a state error, not 404.
-        mine = Member.filter(Q(account_id=account.id) | Q(email=account.email), id=member_id)
+        yours = Q(account_id=account.id)
+        if is_verified(account):
+            yours |= Q(email=account.email)
+        mine = Member.filter(yours, id=member_id)
         member = await mine.select_for_update().first()
     if member is None:
         raise not_found("Membership", "memberId")

@@ -18,11 +18,12 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 async def authenticate(authorization: str | None) -> tuple[Account | None, str | None]:
+    """The account and its token; (None, None) without a token, (None, token) for a token
+    that names no live session."""
     token = bearer_token(authorization)
     if token is None:
         return None, None
-    account = await account_for_token(token)
-    return account, (token if account else None)
+    return await account_for_token(token), token
 
 
 def is_platform(header: str | None, expected: str) -> bool:

@@ -27,6 +27,7 @@ from gateway.response_cache import (
     keepable,
 )
 from schema.context import Context, Services
+from schema.errors import BAD_SESSION, LOG_IN_FIRST
 from schema.root import schema
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         client = request.client.host if request.client else "unknown"
         return Context(
-            services=self.services, account=account, session_token=token,
+            services=self.services, account=account, session_token=token if account else None,
+            token_rejected=token is not None and account is None,
             is_platform=platform, client_address=client, request=request,
         )  # fmt: skip
 
@@ -133,7 +135,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             raw = f"Bearer {payload['token']}"
         account, token = await authenticate(raw)
         if account is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "Log in first"})
+            message = BAD_SESSION if token else LOG_IN_FIRST
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": message})
         context.account, context.session_token = account, token
         context.refresh()
         return UNSET

@@ -1,10 +1,11 @@
 """Tortoise models, one module per aggregate."""
 
-from models.account import Account, Session
+from models.account import Account, AccountToken, Session
 from models.audit import AuditEntry
 from models.enums import (
     AccountKind,
     AccountRole,
+    AccountTokenPurpose,
     AuditOutcome,
     EnvironmentStatus,
     MemberStatus,
@@ -25,6 +26,8 @@ __all__ = [
     "Account",
     "AccountKind",
     "AccountRole",
+    "AccountToken",
+    "AccountTokenPurpose",
     "AuditEntry",
     "AuditOutcome",
     "Environment",

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
-from models.enums import AccountKind
+from models.enums import AccountKind, AccountTokenPurpose
 
 if TYPE_CHECKING:
     from tortoise.fields.relational import ForeignKeyRelation
@@ -22,6 +22,8 @@ class Account(TimestampedModel):
     password_hash = fields.CharField(max_length=255)
     kind = fields.CharEnumField(AccountKind, max_length=16, default=AccountKind.TRIAL)
     trial_ends_at = fields.DatetimeField(null=True)
+    # Set when the owner of the address proved it (the emailed link, or an invitation).
+    email_verified_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "account"
@@ -43,3 +45,25 @@ class Session(Model):
 
     class Meta:
         table = "session"
+
+
+class AccountToken(Model):
+    """A single-use emailed link for the account: password reset or email verification.
+
+    Only its SHA-256 is stored; a newer token of the same purpose revokes the older one.
+    """
+
+    account_id: uuid.UUID
+
+    id = fields.UUIDField(primary_key=True)
+    account: ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="tokens", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharEnumField(AccountTokenPurpose, max_length=24)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account_token"

@@ -28,10 +28,13 @@ class AuditEntry(Model):
     actor: ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="audit_actions", null=True, on_delete=fields.SET_NULL
     )
+    # Names as they were at the time, so a later rename or deletion does not rewrite history.
+    actor_email = fields.CharField(max_length=320, null=True)
     action = fields.CharField(max_length=64)
     outcome = fields.CharEnumField(AuditOutcome, max_length=8)
     target_type = fields.CharField(max_length=32)
     target_id = fields.CharField(max_length=64, null=True)
+    target_name = fields.CharField(max_length=320, null=True)
     environment_id = fields.UUIDField(null=True, db_index=True)
     detail: dict = fields.JSONField(default=dict)
 

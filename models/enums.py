@@ -48,3 +48,8 @@ class OutboxStatus(str, Enum):
     PENDING = "PENDING"
     DONE = "DONE"
     FAILED = "FAILED"
+
+
+class AccountTokenPurpose(str, Enum):
+    PASSWORD_RESET = "PASSWORD_RESET"
+    EMAIL_VERIFICATION = "EMAIL_VERIFICATION"

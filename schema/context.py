@@ -13,7 +13,7 @@ from domain.environments import committing_denials
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import AfterCommit
 from models import Account
-from schema.errors import unauthenticated
+from schema.errors import BAD_SESSION, LOG_IN_FIRST, unauthenticated
 from schema.loaders import CallerAccess, Loaders
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ class Context:
     services: Services
     account: Account | None = None
     session_token: str | None = None
+    # A bearer token came with the request but no live session has it.
+    token_rejected: bool = False
     is_platform: bool = False
     client_address: str = "unknown"
     request: Any = None
@@ -82,14 +84,18 @@ class Context:
     def caller(self) -> Account:
         """For queries: no login is a top-level UNAUTHENTICATED error."""
         if self.account is None:
-            raise unauthenticated()
+            raise unauthenticated(self.token_rejected)
         return self.account
 
     def caller_for_mutation(self) -> Account:
         """For mutations: no login is a typed UNAUTHENTICATED error in the payload."""
         if self.account is None:
-            raise DomainError(ErrorCode.UNAUTHENTICATED, "Log in first")
+            raise DomainError(ErrorCode.UNAUTHENTICATED, self.unauthenticated_message)
         return self.account
+
+    @property
+    def unauthenticated_message(self) -> str:
+        return BAD_SESSION if self.token_rejected else LOG_IN_FIRST
 
     def require_platform(self) -> None:
         if not self.is_platform:

@@ -33,8 +33,13 @@ class ApiError(GraphQLError):
         super().__init__(message, extensions={"code": code.value})
 
 
-def unauthenticated() -> ApiError:
-    return ApiError(ErrorCode.UNAUTHENTICATED, "Log in first")
+LOG_IN_FIRST = "Log in first"
+# A bearer token was sent but names no live session (unknown, revoked or expired).
+BAD_SESSION = "The session token is invalid or has expired; log in again"
+
+
+def unauthenticated(token_rejected: bool = False) -> ApiError:
+    return ApiError(ErrorCode.UNAUTHENTICATED, BAD_SESSION if token_rejected else LOG_IN_FIRST)
 
 
 def _is_public(error: GraphQLError) -> bool:

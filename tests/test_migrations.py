@@ -27,8 +27,9 @@ def fresh_database(request, tmp_path):
 
 async def test_migrate_applies_everything_and_is_idempotent(fresh_database):
     executor.EXECUTOR_CACHE.clear()
-    await migrations.apply(fresh_database)
-    await migrations.apply(fresh_database)  # second run: nothing to do, no error
+    first = await migrations.apply(fresh_database)
+    assert first and first[0].name == "0001_initial" and first[0].tables > 10
+    assert await migrations.apply(fresh_database) == []  # second run: nothing to do
     await Tortoise.init(config=tortoise_config(fresh_database))
     try:
         assert await migrations.pending() == []

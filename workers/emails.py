@@ -131,3 +131,64 @@ def alert(*, key: str, to: str, kind: str, environment_name: str, message: str) 
         f"<blockquote><pre style=\"white-space: pre-wrap\">{escape(message)}</pre></blockquote>"
     ))  # fmt: skip
     return Email(key, to, subject, text, html)
+
+
+def password_reset(*, key: str, to: str, link: str, expires_at: datetime | None) -> Email:
+    subject = "Reset your collab-gateway password"
+    text = (f"Someone (hopefully you) asked to reset the password of the account {to}.\n\n"
+            f"Choose a new password: {link}\n\n"
+            f"The link works once and expires on {_date(expires_at)}. Resetting the password "
+            "logs the account out everywhere. If you did not ask for this, ignore this email: "
+            "your password stays as it is.\n")  # fmt: skip
+    html = _html(subject, (
+        f"<p>Someone (hopefully you) asked to reset the password of the account "
+        f"<strong>{escape(to)}</strong>.</p>"
+        f"<p><a href=\"{escape(link, quote=True)}\">Choose a new password</a></p>"
+        f"<p><small>{escape(link)}<br>The link works once and expires on "
+        f"{escape(_date(expires_at))}. Resetting the password logs the account out "
+        "everywhere. If you did not ask for this, ignore this email: your password stays "
+        "as it is.</small></p>"
+    ))  # fmt: skip
+    return Email(key, to, subject, text, html)
+
+
+def email_verification(*, key: str, to: str, link: str, expires_at: datetime | None) -> Email:
+    subject = "Confirm your email address for collab-gateway"
+    text = (f"Confirm that {to} is your email address: {link}\n\n"
+            "Until you do, you can use your account but cannot invite collaborators. "
+            f"The link works once and expires on {_date(expires_at)}.\n")  # fmt: skip
+    html = _html(subject, (
+        f"<p>Confirm that <strong>{escape(to)}</strong> is your email address.</p>"
+        f"<p><a href=\"{escape(link, quote=True)}\">Confirm my email address</a></p>"
+        f"<p><small>{escape(link)}<br>Until you do, you can use your account but cannot "
+        f"invite collaborators. The link works once and expires on "
+        f"{escape(_date(expires_at))}.</small></p>"
+    ))  # fmt: skip
+    return Email(key, to, subject, text, html)
+
+
+MEMBER_STATUS_TEXT = {
+    "suspended": (
+        "{owner} suspended your access",
+        "{owner} ({owner_email}) suspended your access to the environments they share with "
+        "you. Your shares are kept; you will have access again if they re-activate you.",
+    ),
+    "activated": (
+        "{owner} re-activated your access",
+        "{owner} ({owner_email}) re-activated your access: the environments they share with "
+        'you are under "Shared with me" again.',
+    ),
+    "removed": (
+        "{owner} removed you as a collaborator",
+        "{owner} ({owner_email}) removed you as a collaborator: you no longer see the "
+        "environments they shared with you.",
+    ),
+}
+
+
+def member_status(*, key: str, to: str, owner_name: str, owner_email: str, change: str) -> Email:
+    subject_format, text_format = MEMBER_STATUS_TEXT[change]
+    owner = _one_line(owner_name or owner_email, 80)
+    subject = _one_line(subject_format.format(owner=f"“{owner}”"))
+    text = text_format.format(owner=owner_name or owner_email, owner_email=owner_email)
+    return Email(key, to, subject, text + "\n", _html(subject, f"<p>{escape(text)}</p>"))

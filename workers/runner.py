@@ -23,7 +23,7 @@ from collab.settings import Settings
 from domain.clock import utcnow
 from domain.jobs import Job
 from models import OutboxJob, OutboxStatus
-from workers import alerts, decisions, invitations, shares, trials
+from workers import accounts, alerts, decisions, invitations, shares, trials
 from workers.mailer import BatchReport, Mailer, TransientMailError
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ HANDLERS: dict[Job, Handler] = {
     Job.SHARE_NOTIFICATIONS: shares.send_share_notices,
     Job.TRIAL_EXPIRED_EMAIL: trials.send_trial_expired,
     Job.ALERT_FANOUT: alerts.send_alerts,
+    Job.PASSWORD_RESET_EMAIL: accounts.send_password_reset,
+    Job.EMAIL_VERIFICATION_EMAIL: accounts.send_email_verification,
+    Job.MEMBER_STATUS_EMAIL: decisions.send_member_status,
 }
 
 

@@ -1,4 +1,5 @@
-"""Server-rendered pages a person opens in a browser (the invitation link from the email)."""
+"""Server-rendered pages a person opens in a browser: the links in the emails (invitation,
+password reset, email verification)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from gateway.pages.account import AccountPages
 from gateway.pages.invitations import InvitationPages
 from schema.context import Services
 
@@ -18,5 +20,6 @@ def page_routes(services: Services) -> list[BaseRoute]:
     """The pages and their stylesheet, to be listed in the app's routes."""
     return [
         *InvitationPages(services).routes(),
+        *AccountPages(services).routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

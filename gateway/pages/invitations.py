@@ -26,7 +26,7 @@ from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import unit_of_work
 from gateway.pages.csrf import FIELD, CsrfGuard
-from gateway.pages.rendering import domain_error_page, error_page, render
+from gateway.pages.rendering import domain_error_page, error_page, render, signed_form
 from models import (
     Account,
     AccountRole,
@@ -166,21 +166,10 @@ class InvitationPages:
 
     async def _form(self, request: Request, action: str, token: str) -> FormData | Response:
         """The posted form, or the 403/400 page when it is not one of ours."""
-        try:
-            form = await request.form(max_files=0, max_fields=10, max_part_size=16 * 1024)
-        except Exception:
-            return error_page(400, "The form could not be read", "Go back and try again.")
-        submitted = form.get(FIELD)
-        if not isinstance(submitted, str) or not self.csrf.valid(
-            request, submitted, _purpose(action, token)
-        ):
-            return error_page(
-                403, "This form has expired",
-                "For your safety nothing was changed. Open the invitation again and "
-                "resubmit the form from there.",
-                retry_link=f"/invitations/{token}",
-            )  # fmt: skip
-        return form
+        return await signed_form(
+            request, self.csrf, _purpose(action, token), what="the invitation",
+            retry_link=f"/invitations/{token}", retry_label="Open the invitation again",
+        )  # fmt: skip
 
     def _invitation_page(
         self, request: Request, token: str, view: InvitationView, *, status: int = 200,

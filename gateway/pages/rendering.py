@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from starlette.responses import HTMLResponse
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 
 from domain.errors import DomainError, ErrorCode
+from gateway.pages.csrf import FIELD, CsrfGuard
 
 _env = Environment(
     # By path, not by package: an editable install may expose `gateway` as a namespace.
@@ -83,10 +86,10 @@ _ERROR_PAGES: dict[ErrorCode, tuple[int, str, str]] = {
 
 def error_page(
     status: int, heading: str, explanation: str, *, retry_link: str | None = None,
-    headers: dict[str, str] | None = None,
+    retry_label: str = "Open the invitation again", headers: dict[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     context = {"status": status, "heading": heading, "explanation": explanation,
-               "retry_link": retry_link}  # fmt: skip
+               "retry_link": retry_link, "retry_label": retry_label}  # fmt: skip
     return render("error.html", context, status, headers)
 
 
@@ -96,3 +99,24 @@ def domain_error_page(error: DomainError, *, retry_after: int | None = None) -> 
     )
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     return error_page(status, heading, explanation, headers=headers)
+
+
+async def signed_form(
+    request: Request, csrf: CsrfGuard, purpose: str, *, what: str, retry_link: str,
+    retry_label: str,
+) -> FormData | Response:  # fmt: skip
+    """The posted form when it carries this server's CSRF signature for `purpose`, else the
+    page to show instead (400 unreadable, 403 forged or stale: nothing is changed)."""
+    try:
+        form = await request.form(max_files=0, max_fields=10, max_part_size=16 * 1024)
+    except Exception:
+        return error_page(400, "The form could not be read", "Go back and try again.")
+    submitted = form.get(FIELD)
+    if not isinstance(submitted, str) or not csrf.valid(request, submitted, purpose):
+        return error_page(
+            403, "This form has expired",
+            f"For your safety nothing was changed. Open {what} again and resubmit the form "
+            "from there.",
+            retry_link=retry_link, retry_label=retry_label,
+        )  # fmt: skip
+    return form

@@ -140,6 +140,9 @@ class AccessQuery:
             grants=[AccessGrant.of(g, owner.id) for g in result.grants],
             outranked=[AccessGrant.of(g, owner.id) for g in result.outranked],
             receive_load_alerts=result.receive_load_alerts, member_model=member,
+            grants_when_active=[AccessGrant.of(g, owner.id) for g in result.grants_when_active],
+            level_when_active=result.level_when_active,
+            policies_when_active=sorted(result.policies_when_active),
         )  # fmt: skip
 
 

@@ -63,6 +63,18 @@ class AccessExplanation:
     receive_load_alerts: bool = strawberry.field(
         description="Whether a counted role carries receiveLoadAlerts."
     )
+    grants_when_active: list[AccessGrant] = strawberry.field(
+        description="For a member that is not active (reason SUSPENDED, TRIAL_EXPIRED or "
+        "NOT_ACTIVE; level is then NONE): the grants that would count once it is active. "
+        "Empty otherwise."
+    )
+    level_when_active: AccessLevel = strawberry.field(
+        description="The level that would win once the member is active (equals `level` "
+        "for an active member)."
+    )
+    policies_when_active: list[str] = strawberry.field(
+        description="The policies that would apply once the member is active."
+    )
     member_model: strawberry.Private[MemberModel]
 
     @strawberry.field

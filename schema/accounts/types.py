@@ -16,12 +16,17 @@ class Account:
     display_name: str
     kind: AccountKind
     trial_ends_at: datetime | None
+    email_verified: bool = strawberry.field(
+        description="Whether the owner of the email proved it (the emailed verification "
+        "link, a password reset link, or an invitation). Needed to invite."
+    )
 
     @classmethod
     def of(cls, m: AccountModel) -> Account:
         return cls(
             id=strawberry.ID(str(m.id)), email=m.email, display_name=m.display_name,
             kind=m.kind, trial_ends_at=m.trial_ends_at,
+            email_verified=m.email_verified_at is not None,
         )  # fmt: skip
 
 
@@ -52,4 +57,18 @@ class AccountPayload:
 @strawberry.type
 class LogOutPayload:
     ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogOutEverywherePayload:
+    ended: int = strawberry.field(default=0, description="How many sessions were ended.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RequestPasswordResetPayload:
+    message: str | None = strawberry.field(
+        default=None, description="The same for every email, known or not."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)

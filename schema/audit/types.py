@@ -32,6 +32,14 @@ class AuditEntry:
     target_type: str
     target_id: str | None
     environment_id: strawberry.ID | None
+    actor_email: str | None = strawberry.field(
+        description="The actor's email when the entry was written (null for the platform "
+        "and the system's jobs); it stays even if the account changes or goes."
+    )
+    target_name: str | None = strawberry.field(
+        description="The target's name when the entry was written: a member's email, an "
+        "environment's or a group's name, \"All environments\" for the root."
+    )
     actor_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
@@ -40,7 +48,7 @@ class AuditEntry:
             id=strawberry.ID(str(m.id)), at=m.at, action=m.action, outcome=m.outcome,
             target_type=m.target_type, target_id=m.target_id,
             environment_id=strawberry.ID(str(m.environment_id)) if m.environment_id else None,
-            actor_id=m.actor_id,
+            actor_email=m.actor_email, target_name=m.target_name, actor_id=m.actor_id,
         )  # fmt: skip
 
     @strawberry.field(description="Null for the platform and the system's own jobs.")

@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
+from domain import account_care, rate_limit
 from domain import members as lifecycle
-from domain import rate_limit
 from domain.errors import DomainError, ErrorCode
 from domain.ids import parse_id
 from models import Account as AccountModel
@@ -23,6 +23,7 @@ from schema.members.types import Member, MemberPayload
 async def _inviting(context: Context) -> AccountModel:
     """Invitations send email to strangers: capped per owner."""
     owner = context.caller_for_mutation()
+    account_care.require_verified(owner)  # before counting: a refusal costs no quota
     limiter = context.services.limiter
     key = str(owner.id)
     if await limiter.exceeded(rate_limit.INVITATIONS_PER_OWNER, key):
@@ -62,9 +63,14 @@ async def _decide(
     member_id = parse_id(id) if id is not None else None
     if id is not None and member_id is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Invitation not found", "id")
-    member = await _guarding_token(context, token, lambda: decision(
-        account=context.account, token=token, member_id=member_id
-    ))  # fmt: skip
+    try:
+        member = await _guarding_token(context, token, lambda: decision(
+            account=context.account, token=token, member_id=member_id
+        ))  # fmt: skip
+    except DomainError as error:
+        if error.code is ErrorCode.UNAUTHENTICATED and context.token_rejected:
+            raise DomainError(error.code, context.unauthenticated_message) from None
+        raise
     return _payload(member)
 
 

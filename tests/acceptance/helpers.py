@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from models import OutboxJob
 from tests.conftest import PLATFORM_TOKEN
-from tests.utils.accounts import User, sign_up
+from tests.utils.accounts import User
+from tests.utils.accounts import sign_up as _sign_up
 from tests.utils.graphql import GraphQLClient, Response
 from tests.utils.members import (  # noqa: F401  (re-exported for the tests)
     CREATOR,
@@ -116,6 +118,30 @@ def codes(payload: dict[str, Any]) -> list[str]:
 
 def uniq(prefix: str = "env") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+VERIFY_EMAIL = """
+mutation($token: String!) { verifyEmail(token: $token) { account { emailVerified } errors { code } } }
+"""
+
+
+async def verification_token(account_id: str) -> str:
+    """The raw token of the account's newest verification email, as the email carries it."""
+    rows = await OutboxJob.filter(job="email_verification_email").order_by("-created_at")
+    return str(next(r for r in rows if r.payload.get("account_id") == account_id).payload["token"])
+
+
+async def sign_up(
+    gql: GraphQLClient, name: str | None = None, email: str | None = None, *,
+    verified: bool = True,
+) -> User:  # fmt: skip
+    """signUp, then (unless `verified=False`) `verifyEmail` with the emailed token, as an
+    owner who follows the verification link would."""
+    created = await _sign_up(gql, name, email, verified=False)
+    if verified:
+        r = await gql(VERIFY_EMAIL, token=await verification_token(created.id))
+        assert r.ok("verifyEmail")["account"] == {"emailVerified": True}
+    return created
 
 
 async def user(gql: GraphQLClient, name: str = "user") -> User:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.utils.accounts import PASSWORD, SIGN_UP
 
-from .helpers import ERR, SET_KIND, codes, env, platform, sign_up, uniq
+from .helpers import ERR, SET_KIND, codes, env, platform, sign_up, uniq, verification_token
 
 LOG_IN = """
 mutation($email: String!, $password: String!) {
@@ -149,3 +149,33 @@ async def test_healthz_and_readyz(http):
     assert r.status_code == 200
     r = await http.get("/readyz")
     assert r.status_code == 200
+
+
+ME_VERIFIED = "{ me { email emailVerified } }"
+INVITE_ONE = f"""
+mutation($email: String!) {{ inviteMember(input: {{ email: $email }}) {{ member {{ id }} {ERR} }} }}"""
+VERIFY = (
+    f"mutation($t: String!) {{ verifyEmail(token: $t) {{ account {{ emailVerified }} {ERR} }} }}"
+)
+REQUEST_RESET = f"""
+mutation($email: String!) {{ requestPasswordReset(email: $email) {{ message {ERR} }} }}"""
+
+
+async def test_sign_up_accounts_verify_their_email_before_inviting(gql):
+    """Contract section 5, account care."""
+    owner = await sign_up(gql, "fresh", verified=False)
+    assert (await owner.gql(ME_VERIFIED)).data["me"]["emailVerified"] is False
+    p = (await owner.gql(INVITE_ONE, email=f"{uniq('pal')}@collab.example")).payload("inviteMember")
+    assert codes(p) == ["INVALID_STATE"] and p["member"] is None
+    token = await verification_token(owner.id)
+    assert (await gql(VERIFY, t=token)).ok("verifyEmail")["account"]["emailVerified"] is True
+    (await owner.gql(INVITE_ONE, email=f"{uniq('pal')}@collab.example")).ok("inviteMember")
+
+
+async def test_request_password_reset_answers_the_same_for_any_email(gql):
+    owner = await sign_up(gql, "forgetful")
+    known = (await gql(REQUEST_RESET, email=owner.email)).ok("requestPasswordReset")
+    unknown = (await gql(REQUEST_RESET, email=f"{uniq('nobody')}@collab.example")).ok(
+        "requestPasswordReset"
+    )
+    assert known == unknown and known["message"]

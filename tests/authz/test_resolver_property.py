@@ -98,7 +98,9 @@ def nearest_shared(world: World, group: uuid.UUID) -> ShareInfo | None:
     return None
 
 
-def reference_explain(world: World, env: uuid.UUID) -> tuple[AccessLevel, frozenset[str]]:
+def reference_explain(
+    world: World, env: uuid.UUID, as_if_active: bool = False
+) -> tuple[AccessLevel, frozenset[str]]:
     direct = share_on(world, ShareTargetType.ENVIRONMENT, env)
     if direct is not None:
         level, counted = AccessLevel.DIRECT, [direct]
@@ -109,7 +111,9 @@ def reference_explain(world: World, env: uuid.UUID) -> tuple[AccessLevel, frozen
         if not counted:
             root = share_on(world, ShareTargetType.ROOT, None)
             level, counted = (AccessLevel.ROOT, [root]) if root else (AccessLevel.NONE, [])
-    if not counts(world) or not counted:
+    if not counts(world) and not as_if_active:  # not active: nothing applies, level NONE
+        return AccessLevel.NONE, frozenset()
+    if not counted:
         return level, frozenset()
     # "Effective policies are the union of the policies of the counted roles", and any
     # share that covers the environment implies env.view.
@@ -151,6 +155,10 @@ def test_resolver_matches_the_reference(world: World) -> None:
         explanation = snapshot.explain(env)
         assert explanation.policies == policies
         assert explanation.level is level
+        # What would apply once active (grantsWhenActive / levelWhenActive / policiesWhenActive).
+        level_then, policies_then = reference_explain(world, env, as_if_active=True)
+        assert explanation.level_when_active is level_then
+        assert explanation.policies_when_active == policies_then
         if not policies:
             assert explanation.reason is not None
         assert snapshot.policies(env) == policies

@@ -31,6 +31,9 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 PASSWORD = "correct horse battery"
+VERIFY_EMAIL = """
+mutation($t: String!) { verifyEmail(token: $t) { account { emailVerified } errors { code } } }
+"""
 
 
 @dataclass
@@ -62,6 +65,22 @@ class LiveServer:
             if data.get("member_id") == member_id:
                 return str(data["token"])
         raise AssertionError(f"no invitation email for member {member_id}")
+
+    def outbox_token(self, job: str, key: str, value: str) -> str:
+        """The raw token of the newest `job` email whose payload has `key` = `value`."""
+        rows = self.sql("SELECT payload FROM outbox_job WHERE job = ? ORDER BY created_at DESC",
+                        job)  # fmt: skip
+        for (payload,) in rows:
+            data = json.loads(payload)
+            if data.get(key) == value and data.get("token"):
+                return str(data["token"])
+        raise AssertionError(f"no {job} for {key}={value}")
+
+    def verify(self, account_id: str) -> None:
+        """Follows the account's emailed verification link through the API."""
+        token = self.outbox_token("email_verification_email", "account_id", account_id)
+        data = self.gql(VERIFY_EMAIL, t=token)["verifyEmail"]
+        assert data["errors"] == [] and data["account"]["emailVerified"] is True
 
     def expire_invitation(self, member_id: str) -> None:
         """Moves the invitation's expiry into the past, in the format the ORM wrote it."""

@@ -34,6 +34,7 @@ def _owner(server: LiveServer) -> str:
     email = f"olivia-{uuid.uuid4().hex[:6]}@collab.example"
     data = server.gql(SIGN_UP, email=email, password=PASSWORD, displayName="Olivia Owner")
     assert data["signUp"]["errors"] == []
+    server.verify(data["signUp"]["account"]["id"])  # owners verify before inviting
     return str(data["signUp"]["token"])
 
 

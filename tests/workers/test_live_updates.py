@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import port_open
 from tests.utils import databases, processes
-from tests.utils.accounts import PASSWORD
+from tests.utils.accounts import PASSWORD, mark_verified_in
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +44,7 @@ class Cluster:
     b: str
     channel: str
     redis_url: str
+    database_url: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, proc in zip(urls, procs, strict=False):
             processes.wait_until_up(url, proc)
-        yield Cluster(urls[0], urls[1], f"{prefix}:events", redis_url)
+        yield Cluster(urls[0], urls[1], f"{prefix}:events", redis_url, database_url)
     finally:
         processes.stop(procs)
         processes.forget_redis_prefix(redis_url, prefix)
@@ -85,9 +86,12 @@ async def gql(url: str, query: str, token: str | None = None, **variables: Any) 
     return body["data"]
 
 
-async def sign_up(url: str, name: str) -> tuple[str, str, str]:
+async def sign_up(url: str, name: str, verified_in: str = "") -> tuple[str, str, str]:
+    """`verified_in`: the database to mark the account verified in (owners who invite)."""
     email = f"{name}-{uuid.uuid4().hex[:6]}@collab.example"
     data = (await gql(url, SIGN_UP, email=email, password=PASSWORD, name=name))["signUp"]
+    if verified_in:
+        await mark_verified_in(verified_in, data["account"]["id"])
     return data["account"]["id"], email, data["token"]
 
 
@@ -118,8 +122,10 @@ async def wait_subscribed(cluster: Cluster, count: int) -> None:
 
 
 async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: Cluster):
-    owner_id, _, owner_token = await sign_up(cluster.a, "owner")
-    member_account, member_email, member_token = await sign_up(cluster.a, "member")
+    owner_id, _, owner_token = await sign_up(cluster.a, "owner", cluster.database_url)
+    member_account, member_email, member_token = await sign_up(
+        cluster.a, "member", cluster.database_url
+    )
     invited = await gql(cluster.a, INVITE, owner_token, email=member_email)
     member_id = invited["inviteMember"]["member"]["id"]
     accepted = await gql(cluster.a, ACCEPT, member_token, id=member_id)
@@ -143,14 +149,14 @@ async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: 
         await ws.close()
 
     # Someone else's change is not pushed to this member.
-    other_owner, _, other_token = await sign_up(cluster.a, "other")
+    other_owner, _, other_token = await sign_up(cluster.a, "other", cluster.database_url)
     ws = await open_ws(cluster.b, member_token)
     try:
         await next_message(ws)
         await ws.send(json.dumps({"id": "s2", "type": "subscribe",
                                   "payload": {"query": SUBSCRIPTION}}))  # fmt: skip
         await wait_subscribed(cluster, 1)
-        _, stranger_email, _ = await sign_up(cluster.a, "stranger")
+        _, stranger_email, _ = await sign_up(cluster.a, "stranger", cluster.database_url)
         await gql(cluster.a, INVITE, other_token, email=stranger_email)
         with pytest.raises(TimeoutError):
             await next_message(ws, within=0.7)
