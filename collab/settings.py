@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import model_validator
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     # runs) can share one Redis.
     REDIS_KEY_PREFIX: str = "collab"
     MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+    # The dashboard's build output (`npm run build` in web/); unset: the checkout's web/dist.
+    DASHBOARD_DIR: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -46,6 +49,10 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.PUBLIC_URL.rstrip("/")
+
+    @property
+    def dashboard_dir(self) -> Path:
+        return self.DASHBOARD_DIR or Path(__file__).resolve().parent.parent / "web" / "dist"
 
     @property
     def redis_url(self) -> str:

@@ -18,6 +18,7 @@ from collab.mailcatcher import dev_mail_routes
 from collab.migrations import ensure_migrated
 from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
+from gateway.dashboard import Dashboard
 from gateway.events import EventBroker
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.pages import page_routes
@@ -34,7 +35,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
         events=EventBroker(settings.redis_url, settings.events_channel),
     )
-    graphql = GraphQLEndpoint(services)
+    dashboard = Dashboard(settings.dashboard_dir)
+    graphql = GraphQLEndpoint(services, dashboard)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *page_routes(services),
+            *dashboard.routes(),
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
         lifespan=lifespan,

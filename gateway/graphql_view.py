@@ -12,18 +12,24 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from gateway.auth import authenticate, is_platform
+from gateway.dashboard import Dashboard
 from schema.context import Context, Services
 from schema.root import schema
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, dashboard: Dashboard) -> None:
         super().__init__(
             schema,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=services.settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self.services = services
+        self.dashboard = dashboard
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our own GraphiQL build (web/graphiql.html), not strawberry's CDN page: it works offline.
+        return self.dashboard.page(request, "graphiql.html")
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
