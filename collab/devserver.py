@@ -69,6 +69,9 @@ async def run_dev(*, host: str, port: int, redis_port: int, smtp_port: int, data
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
     arq_worker = worker(settings)
+    built = (settings.dashboard_dir / "index.html").is_file()
+    print(f"collab dev: dashboard at http://{host}:{port}/app"
+          + ("" if built else "  (not built yet: ./scripts/build-dashboard.sh)"))  # fmt: skip
     print(f"collab dev: GraphiQL at http://{host}:{port}/graphql  (Redis {redis_url})")
     if catcher is not None:
         print(f"collab dev: mail caught on 127.0.0.1:{smtp_port}, read it at "

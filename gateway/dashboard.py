@@ -9,6 +9,7 @@ single-page app's own route and answers with its index page.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from starlette.requests import Request
@@ -45,9 +46,11 @@ The GraphQL API itself answers at <code>POST /graphql</code>.</p></body></html>"
 class HashedAssets(StaticFiles):
     """Static files whose names carry their content hash: cache them forever."""
 
-    def file_response(self, full_path: Path | str, stat_result: object, scope: Scope,
-                      status_code: int = 200) -> Response:  # fmt: skip
-        response = super().file_response(full_path, stat_result, scope, status_code)  # type: ignore[arg-type]
+    def file_response(
+        self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
+        status_code: int = 200,
+    ) -> Response:  # fmt: skip
+        response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["Cache-Control"] = IMMUTABLE
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
@@ -78,8 +81,9 @@ class Dashboard:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", self.root, methods=["GET", "HEAD"]),
-            Mount("/app/assets", HashedAssets(directory=self.directory / "assets",
-                                              check_dir=False), name="dashboard-assets"),  # fmt: skip
+            Mount(
+                "/app/assets", HashedAssets(directory=self.directory / "assets", check_dir=False)
+            ),
             Route("/app", self.app, methods=["GET", "HEAD"]),
             Route("/app/{path:path}", self.app, methods=["GET", "HEAD"]),
         ]

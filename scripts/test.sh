@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, types, then pytest against SQLite and PostgreSQL with the
-# real Redis. Creates .venv on first use. Extra arguments go to pytest.
+# real Redis. Creates .venv and builds the dashboard (web/, needs Node.js 20+) on first use.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,6 +11,8 @@ if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/pip install --quiet -e '.[test]'
   touch .venv/.installed
 fi
+# The browser tests drive the built dashboard: build it when missing or out of date.
+./scripts/build-dashboard.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

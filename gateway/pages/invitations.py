@@ -289,7 +289,9 @@ class InvitationPages:
             await lifecycle.reject_invitation(account=None, token=token)
         return render("rejected.html", {"owner_name": view.owner_name, "email": member.email})
 
-    async def _accepted(self, view: InvitationView, account: Account, *, created: bool) -> HTMLResponse:
+    async def _accepted(
+        self, view: InvitationView, account: Account, *, created: bool
+    ) -> HTMLResponse:
         # The person just proved who they are (new password or the right one): the
         # dashboard link logs them in. The session token rides in the URL fragment, which
         # browsers send to no server and put in no Referer; the dashboard moves it to

@@ -81,7 +81,7 @@ export function Environments() {
                   <strong>{g.name}</strong>
                   <details className="menu">
                     <summary aria-label={`Actions for group ${g.name}`}>⋯</summary>
-                    <div className="menu-items">
+                    <div className="menu-items" onClick={(e) => { e.currentTarget.closest("details")!.open = false; }}>
                       <button onClick={() => setOpen({ kind: "group", parentId: g.id })}>Add subgroup</button>
                       <button onClick={() => setOpen({ kind: "rename", group: g })}>Rename</button>
                       <button onClick={() => setOpen({ kind: "move", group: g })}>Move…</button>

@@ -1,0 +1,226 @@
+"""The dashboard at /app in headless Chromium: the issue's story, owner and collaborator.
+
+Real gateway, real worker, real SMTP sink: the invitee follows the link from the email
+that arrived. Both people keep their page open; what the other does shows up live.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, Stack, screenshots
+
+pytestmark = pytest.mark.browser
+
+LINK = re.compile(r"https?://\S+/invitations/[A-Za-z0-9_\-]+")
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+@pytest.fixture
+def people(browser: Any) -> Iterator[tuple[Any, Any]]:
+    """The owner on a desktop and the collaborator on a phone, each with own storage."""
+    owner_ctx = browser.new_context(viewport=DESKTOP)
+    member_ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    owner, member = owner_ctx.new_page(), member_ctx.new_page()
+    for tab in (owner, member):
+        tab.set_default_timeout(10_000)
+    yield owner, member
+    owner_ctx.close()
+    member_ctx.close()
+
+
+def sign_up_owner(page: Any, url: str, name: str, email: str) -> None:
+    """An owner's account through the dashboard's sign-up form, ending logged in.
+
+    The one place the tests create an owner: if owners must verify their email first,
+    this is the step to extend.
+    """
+    page.goto(url)  # "/" redirects to /app: the log-in screen
+    assert page.url.endswith("/app")
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Shared by me", level=1)).to_be_visible()
+
+
+def dialog(page: Any) -> Any:
+    return page.get_by_role("dialog")
+
+
+def create_group(page: Any, name: str, inside: str | None = None) -> None:
+    page.get_by_role("button", name="New group").click()
+    dialog(page).get_by_label("Name", exact=True).fill(name)
+    if inside:
+        dialog(page).get_by_label("Inside").select_option(label=inside)
+    dialog(page).get_by_role("button", name="Create group").click()
+    expect(dialog(page)).to_have_count(0)
+    expect(page.get_by_role("treeitem", name=name)).to_be_visible()
+
+
+def create_environment(page: Any, name: str, group: str) -> None:
+    page.get_by_role("button", name="New environment").click()
+    dialog(page).get_by_label("Name", exact=True).fill(name)
+    dialog(page).get_by_label("Group").select_option(label=group)
+    dialog(page).get_by_role("button", name="Create environment").click()
+    expect(dialog(page)).to_have_count(0)
+    expect(page.get_by_role("listitem", name=f"Environment {name}")).to_be_visible()
+
+
+def test_owner_shares_and_the_collaborator_sees_it_live(stack: Stack, people: Any) -> None:
+    owner, member = people
+    url = stack.server.url
+    tag = uuid.uuid4().hex[:6]
+    owner_email, ivy = f"olivia-{tag}@collab.example", f"ivy-{tag}@collab.example"
+
+    # -- the owner signs up and builds a group tree ------------------------------------
+    sign_up_owner(owner, url, "Olivia Owner", owner_email)
+    expect(owner.get_by_text("You have not invited anyone yet")).to_be_visible()
+    screenshots(owner, "dashboard-1-members-empty")
+
+    owner.get_by_role("link", name="Groups & environments").click()
+    expect(owner.get_by_text("No groups yet")).to_be_visible()
+    create_group(owner, "Production")
+    create_group(owner, "Staging")
+    create_group(owner, "Backend", inside="Production")
+    create_group(owner, "Old")
+    # Move "Old" under Staging by its menu, then rename it: the tree follows.
+    owner.get_by_role("treeitem", name="Old").get_by_label("Actions for group Old").click()
+    owner.get_by_role("button", name="Move…").click()
+    dialog(owner).get_by_label("Move into").select_option(label="Staging")
+    dialog(owner).get_by_role("button", name="Move").click()
+    expect(owner.get_by_role("treeitem", name="Old")).to_have_attribute("aria-level", "2")
+    owner.get_by_role("treeitem", name="Old").get_by_label("Actions for group Old").click()
+    owner.get_by_role("button", name="Rename").click()
+    dialog(owner).get_by_label("Name", exact=True).fill("Legacy")
+    dialog(owner).get_by_role("button", name="Rename").click()
+    expect(owner.get_by_role("treeitem", name="Legacy")).to_be_visible()
+    # A bad name comes back next to its field, and nothing is created.
+    owner.get_by_role("button", name="New environment").click()
+    dialog(owner).get_by_label("Name", exact=True).fill("Not Valid!")
+    dialog(owner).get_by_role("button", name="Create environment").click()
+    expect(dialog(owner).locator("#f-name-error")).to_be_visible()
+    expect(dialog(owner).get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+    owner.keyboard.press("Escape")
+    expect(dialog(owner)).to_have_count(0)
+    create_environment(owner, f"api-prod-{tag}", "Production")
+    create_environment(owner, f"web-staging-{tag}", "Staging")
+    screenshots(owner, "dashboard-2-groups")
+
+    # -- invites a collaborator with a share on the Production group -------------------
+    owner.get_by_role("link", name="Members").click()
+    owner.get_by_role("button", name="Invite collaborator").click()
+    invite = dialog(owner)
+    invite.get_by_label("Email").fill(ivy)
+    invite.get_by_label("Display name").fill("Ivy")
+    invite.get_by_role("checkbox", name="Production (group)").check()
+    expect(invite.get_by_role("group", name="Roles on Group Production")).to_be_visible()
+    screenshots(owner, "dashboard-3-invite-dialog")
+    invite.get_by_role("button", name="Send invitation").click()
+    row = owner.get_by_role("listitem", name=f"Member {ivy}")
+    expect(row).to_contain_text("pending")
+    expect(row).to_contain_text("Group Production: Viewer")
+
+    # -- the invitee follows the emailed link, sets a password, lands in the dashboard -
+    email = stack.mail.wait_for(ivy, "invit")
+    link = LINK.search(stack.mail.text(email))
+    assert link, stack.mail.text(email)
+    member.goto(link.group(0))
+    member.get_by_label("Your name").fill("Ivy Invitee")
+    member.get_by_label("Password").fill("a fine new password")
+    member.get_by_role("button", name="Create account and accept").click()
+    member.get_by_role("link", name="Open the dashboard").click()
+    section = member.get_by_role("region", name="Environments owned by Olivia Owner")
+    expect(section).to_be_visible()
+    assert "#session" not in member.url  # the hand-off token left the address bar
+    api_card = section.get_by_role("listitem", name=f"Environment api-prod-{tag}")
+    expect(api_card).to_be_visible()
+    expect(section.get_by_role("listitem", name=f"Environment web-staging-{tag}")).to_have_count(0)
+    # Viewer on Production: seeing is allowed, stopping is not.
+    expect(api_card.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    expect(api_card.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+    screenshots(member, "dashboard-4-shared-with-me")
+
+    # -- the owner shares another group; the open page shows it without a reload -------
+    member.evaluate("window.__sameDocument = true")
+    owner.reload()
+    row = owner.get_by_role("listitem", name=f"Member {ivy}")
+    expect(row).to_contain_text("active")
+    row.get_by_role("button", name="Edit").click()
+    edit = dialog(owner)
+    edit.get_by_role("checkbox", name="Staging (group)").check()
+    edit.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("Group Staging: Viewer")
+    expect(section.get_by_role("listitem", name=f"Environment web-staging-{tag}")).to_be_visible()
+    assert member.evaluate("window.__sameDocument") is True
+    stack.mail.wait_for(ivy, f"web-staging-{tag}")  # the share email names it...
+    share_email = stack.mail.text(stack.mail.wait_for(ivy, f"web-staging-{tag}"))
+    assert f"{url}/app/shared/" in share_email  # ...and links to its place in the dashboard
+
+    # -- the owner's "why?" explains the collaborator's access -------------------------
+    owner.get_by_role("link", name="Groups & environments").click()
+    env_row = owner.get_by_role("listitem", name=f"Environment api-prod-{tag}")
+    expect(env_row.get_by_role("cell", name="inherited (group)")).to_be_visible()
+    env_row.get_by_role("button", name=re.compile(f"Why does {re.escape(ivy)}")).click()
+    why = dialog(owner)
+    expect(why).to_contain_text("shares on the groups holding it")
+    expect(why).to_contain_text("Viewer on group Production")
+    assert "env.stop" not in why.inner_text()
+    screenshots(owner, "dashboard-5-why")
+    owner.keyboard.press("Escape")
+
+    # -- roles and the audit log -----------------------------------------------------------
+    owner.get_by_role("link", name="Roles").click()
+    expect(owner.get_by_role("listitem", name="Role Full access")).to_be_visible()
+    owner.get_by_role("button", name="New role").click()
+    owner.get_by_label("Search policies").fill("ssh")
+    expect(dialog(owner).get_by_text("access.ssh")).to_be_visible()
+    expect(dialog(owner).get_by_text("logs.view")).to_have_count(0)
+    screenshots(owner, "dashboard-6-role-dialog")
+    dialog(owner).get_by_role("button", name="Close").click()
+    owner.get_by_role("link", name="Audit log").click()
+    expect(owner.get_by_role("cell", name="member.invite")).to_be_visible()
+    screenshots(owner, "dashboard-7-audit")
+
+    # -- the owner suspends the member; the collaborator's section disappears live -----
+    owner.get_by_role("link", name="Members").click()
+    owner.get_by_role("listitem", name=f"Member {ivy}").get_by_role(
+        "button", name="Suspend"
+    ).click()
+    expect(owner.get_by_role("listitem", name=f"Member {ivy}")).to_contain_text("suspended")
+    screenshots(owner, "dashboard-8-members")
+    expect(section).to_have_count(0)
+    assert member.evaluate("window.__sameDocument") is True
+    expect(member.get_by_text("Nobody shares environments with you yet")).to_be_visible()
+    screenshots(member, "dashboard-9-shared-with-me-empty")
+
+
+def test_graphiql_renders_offline_and_runs_a_query(stack: Stack, page: Any) -> None:
+    data = stack.server.gql(
+        "mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }",
+        e=f"gq-{uuid.uuid4().hex[:6]}@collab.example", p=PASSWORD,
+    )  # fmt: skip
+    elsewhere: list[str] = []
+    page.on(
+        "request", lambda r: None if r.url.startswith(stack.server.url) else elsewhere.append(r.url)
+    )
+    page.goto(f"{stack.server.url}/app")
+    page.evaluate("t => localStorage.setItem('collab.session', t)", data["signUp"]["token"])
+    page.goto(f"{stack.server.url}/graphql")
+    expect(page.locator(".graphiql-query-editor")).to_contain_text("me { id email")
+    expect(page.locator(".graphiql-editor-tool")).to_contain_text("Bearer")  # the session
+    page.locator(".graphiql-execute-button").click()
+    expect(page.locator(".result-window")).to_contain_text('"kind": "TRIAL"', timeout=10_000)
+    screenshots(page, "graphiql")
+    assert elsewhere == []  # nothing from a CDN: it works on a machine without internet
