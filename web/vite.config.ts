@@ -10,6 +10,10 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
     rollupOptions: {
+      // GraphiQL's radix-ui modules carry "use client" (for React Server Components): harmless here.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
       input: {
         dashboard: resolve(__dirname, "index.html"),
         graphiql: resolve(__dirname, "graphiql.html"),

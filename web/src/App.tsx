@@ -1,5 +1,5 @@
 // The shell: session, navigation and which screen the address names.
-import { useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { Provider, useMutation, useQuery } from "urql";
 import { makeClient } from "./client";
 import { graphql } from "./gql";
@@ -21,10 +21,10 @@ const LogOutMutation = graphql(`
 export function App() {
   const [token, setToken] = useState(readToken);
   const client = useMemo(() => makeClient(token), [token]);
-  const login = (next: string | null) => {
+  const login = useCallback((next: string | null) => {
     saveToken(next);
     setToken(next);
-  };
+  }, []);
   return (
     <Provider value={client}>
       {token ? <Shell onLogOut={() => login(null)} /> : <AccountScreen onSession={login} />}
@@ -36,18 +36,17 @@ function Shell({ onLogOut }: { onLogOut: () => void }) {
   const path = usePath();
   const [{ data, fetching, error }] = useQuery({ query: MeQuery });
   const [, logOut] = useMutation(LogOutMutation);
-  if (error?.graphQLErrors.some((e) => e.extensions?.code === "UNAUTHENTICATED") || (data && !data.me)) {
-    onLogOut(); // the session expired or was revoked
-    return null;
-  }
-  if (fetching && !data) return <Loading what="your account" />;
+  const expired = error?.graphQLErrors.some((e) => e.extensions?.code === "UNAUTHENTICATED") || (data && !data.me);
   const me = data?.me;
-  if (!me) return null;
-  const owner = me.kind !== "COLLABORATOR";
+  const owner = me?.kind !== "COLLABORATOR";
+  const landing = path === "/" || path === "/login" || path === "/signup";
+  useEffect(() => {
+    if (expired) onLogOut(); // the session expired or was revoked
+    else if (me && landing) navigate(owner ? "/shared-by-me" : "/shared-with-me");
+  }, [expired, me, landing, owner, onLogOut]);
+  if (fetching && !data) return <Loading what="your account" />;
+  if (!me || expired) return null;
   const section = path.startsWith("/shared-by-me") ? "by" : path.startsWith("/shared") ? "with" : owner ? "by" : "with";
-  if (path === "/" || path === "/login" || path === "/signup") {
-    navigate(owner ? "/shared-by-me" : "/shared-with-me");
-  }
   return (
     <>
       <a className="skip" href="#main">Skip to content</a>

@@ -190,7 +190,7 @@ function EnvironmentCard({ environment: env, focused, onChange }: { environment:
   return (
     <li id={`env-${env.id}`} className={`env${focused ? " focused" : ""}`} aria-label={`Environment ${env.name}`}>
       <div className="env-head">
-        <strong>{env.displayName || env.name}</strong> <code>{env.name}</code> <Badge value={env.status} />
+        <strong>{env.displayName || env.name}</strong> {env.displayName && env.displayName !== env.name && <code>{env.name}</code>} <Badge value={env.status} />
       </div>
       <div className="actions" role="toolbar" aria-label={`Actions on ${env.name}`}>
         {ACTIONS.map((a) => {

@@ -14,6 +14,7 @@ const AuditScreen = graphql(`
     }
     members { id email displayName account { id } }
     environments { id name }
+    environmentGroups { id name children { id name children { id name children { id name } } } }
   }
 `);
 
@@ -24,7 +25,12 @@ export function AuditLog() {
   const [{ data, fetching, error }] = useQuery({ query: AuditScreen, variables: { filter, after }, requestPolicy: "network-only" });
   const set = (patch: AuditFilter) => { setFilter({ ...filter, ...patch }); setPages([null]); };
   const actors = (data?.members ?? []).filter((m) => m.account);
-  const envName = new Map((data?.environments ?? []).map((e) => [e.id, e.name]));
+  const names = new Map<string, string>();
+  data?.environments.forEach((e) => names.set(e.id, e.name));
+  data?.members.forEach((m) => names.set(m.id, m.email));
+  type G = { id: string; name: string; children?: G[] };
+  const walk = (g: G) => { names.set(g.id, g.name); g.children?.forEach(walk); };
+  (data?.environmentGroups as G[] | undefined)?.forEach(walk);
   const edges = data?.auditLog?.edges ?? [];
   const day = (v: string, end = false) => (v ? new Date(`${v}T${end ? "23:59:59" : "00:00:00"}`).toISOString() : null);
   return (
@@ -58,7 +64,7 @@ export function AuditLog() {
                   <td>{formatDate(n.at)}</td>
                   <td>{n.actor ? n.actor.displayName || n.actor.email : "system"}</td>
                   <td><code>{n.action}</code></td>
-                  <td>{n.targetType.toLowerCase()} {(n.environmentId && envName.get(n.environmentId)) || ""}</td>
+                  <td>{n.targetType.toLowerCase()} {(n.targetId && names.get(n.targetId)) || (n.environmentId && names.get(n.environmentId)) || ""}</td>
                   <td><Badge value={n.outcome} /></td>
                 </tr>
               ))}

@@ -137,7 +137,7 @@ function EnvironmentItem({ env, groups, members, onWhy, onChange }: {
   return (
     <li className="row env-owner" aria-label={`Environment ${env.name}`}>
       <div className="grow">
-        <div><strong>{env.displayName || env.name}</strong> <code>{env.name}</code> <Badge value={env.status} /></div>
+        <div><strong>{env.displayName || env.name}</strong> {env.displayName && env.displayName !== env.name && <code>{env.name}</code>} <Badge value={env.status} /></div>
         <p className="muted small-print">Groups: {env.groups.map((g) => g.name).join(", ") || "none"}</p>
         {others.length > 0 && (
           <label className="inline">Add to group{" "}

@@ -18,6 +18,7 @@ const ExplainQuery = graphql(`
       grants { ...AccessGrantView }
       outranked { ...AccessGrantView }
     }
+    policies { code }
   }
 `);
 
@@ -60,10 +61,11 @@ export function Explain({ member, environment, onClose }: {
           <p>Access comes from <strong>{LEVELS[x.level]}</strong>
             {x.level === "NONE" ? "." : ` (the most specific level wins).`}</p>
           {x.reason && <p className="alert">{REASONS[x.reason]}</p>}
-          <p>Allowed: {x.policies.length ? x.policies.map((p) => <code key={p}>{p}</code>).reduce((a, b) => <>{a} {b}</>) : "nothing"}</p>
+          <p aria-label="Allowed">Allowed: {x.policies.length ? x.policies.map((p) => <code key={p}>{p}</code>).reduce((a, b) => <>{a} {b}</>) : "nothing"}</p>
           {x.grants.length > 0 && <><h3>Counted</h3><Grants grants={x.grants} /></>}
           {x.outranked.length > 0 && <><h3>Outranked by a more specific level</h3><Grants grants={x.outranked} /></>}
-          {x.level !== "NONE" && <p className="muted">Not allowed: every policy no counted role contains.</p>}
+          <p aria-label="Not allowed">Not allowed: <span className="muted">
+            {data!.policies.map((p) => p.code).filter((c) => !x.policies.includes(c)).join(", ") || "nothing"}</span></p>
         </div>
       )}
     </Dialog>
