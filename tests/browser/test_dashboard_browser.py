@@ -240,3 +240,63 @@ def test_graphiql_renders_offline_and_runs_a_query(stack: Stack, page: Any) -> N
     expect(page.locator(".result-window")).to_contain_text('"kind": "TRIAL"', timeout=10_000)
     screenshots(page, "graphiql")
     assert elsewhere == []  # nothing from a CDN: it works on a machine without internet
+
+
+def test_owner_runs_the_member_lifecycle_from_the_list(stack: Stack, people: Any) -> None:
+    owner, _ = people
+    owner.on("dialog", lambda d: d.accept())  # "Remove …?" confirmations
+    tag = uuid.uuid4().hex[:6]
+    me, ann, bob = (f"{n}-{tag}@collab.example" for n in ("oscar", "ann", "bob"))
+    sign_up_owner(owner, stack.server.url, "Oscar Owner", me)
+
+    owner.get_by_role("button", name="Invite collaborator").click()
+    invite = dialog(owner)
+    invite.get_by_label("Email").fill(me)  # one's own email: refused, beside the field
+    invite.get_by_role("button", name="Send invitation").click()
+    expect(invite.locator("#f-email-error")).to_be_visible()
+    invite.get_by_label("Email").fill(ann)
+    invite.get_by_role("button", name="Send invitation").click()
+    expect(dialog(owner)).to_have_count(0)
+
+    def row(email: str) -> Any:
+        return owner.get_by_role("listitem", name=f"Member {email}")
+
+    row(ann).get_by_role("button", name="Resend").click()
+    expect(row(ann)).to_contain_text("Invitation sent again")
+    row(ann).get_by_role("button", name="Copy").click()
+    dialog(owner).get_by_label("Email").fill(bob)
+    dialog(owner).get_by_role("button", name="Send invitation").click()
+    expect(row(bob)).to_contain_text("pending")
+
+    # Ann accepts through the API, with the link from the re-sent invitation.
+    stack.mail.wait_for(ann, "Reminder", within=20)
+    accepted = stack.server.gql(
+        "mutation($t: String!, $p: String!) { signUpWithInvitation(token: $t, password: $p) "
+        "{ errors { code } } }",
+        t=_newest_token(stack, ann), p=PASSWORD,
+    )["signUpWithInvitation"]  # fmt: skip
+    assert accepted["errors"] == []
+    owner.reload()
+    row(ann).get_by_role("button", name="Suspend").click()
+    expect(row(ann)).to_contain_text("suspended")
+    row(ann).get_by_role("button", name="Activate").click()
+    expect(row(ann)).to_contain_text("active")
+    row(ann).get_by_role("button", name="Remove").click()
+    expect(row(ann)).to_contain_text("removed")
+
+    owner.get_by_role("button", name=re.compile("^Ended")).click()
+    expect(row(bob)).to_have_count(0)
+    row(ann).get_by_role("button", name="Re-invite").click()
+    expect(row(ann)).to_have_count(0)  # pending again: no longer "ended"
+    expect(owner.get_by_text("No member has this status")).to_be_visible()
+    owner.get_by_role("button", name=re.compile("^Pending")).click()
+    expect(row(ann)).to_contain_text("pending")
+    expect(row(bob)).to_contain_text("pending")
+
+
+def _newest_token(stack: Stack, to: str) -> str:
+    """The token of the newest invitation email to `to` (a resend spends the old one)."""
+    links = [LINK.search(stack.mail.text(m)) for m in stack.mail.messages if m["To"] == to]
+    found = [link.group(0) for link in links if link]
+    assert found, f"no invitation email to {to}"
+    return found[-1].rsplit("/", 1)[1]
