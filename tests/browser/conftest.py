@@ -24,7 +24,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import REQUIRE_SERVICES, port_open
 from tests.utils import databases, processes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -183,11 +183,21 @@ def stack(
             pytest.fail(message)
         pytest.skip(message)
     directory = tmp_path_factory.mktemp("dashboard")
+    # PostgreSQL, as in production: a gateway and a worker writing one SQLite file at once
+    # can meet "database is locked" (see the report); SQLite only where PostgreSQL is absent.
+    pg_name: str | None = None
+    if port_open("127.0.0.1", 5432):
+        pg_name, database_url = databases.create_postgres_database()
+    elif REQUIRE_SERVICES:
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is required (COLLAB_REQUIRE_SERVICES=1)")
+    else:
+        database_url = f"sqlite://{directory / 'collab-browser.db'}"
     mail = Sink()
     mail.start()
     port = processes.free_port()
-    env = _gateway_env(directory, redis_url, port, SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port))
-    databases.migrate(env["DATABASE_URL"])
+    env = _gateway_env(directory, redis_url, port, DATABASE_URL=database_url,
+                       SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port))  # fmt: skip
+    databases.migrate(database_url)
     url = env["PUBLIC_URL"]
     with (directory / "server.log").open("wb") as log:
         server = processes.start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
@@ -201,6 +211,8 @@ def stack(
         processes.stop([server, worker])
         mail.stop()
         processes.forget_redis_prefix(redis_url, env["REDIS_KEY_PREFIX"])
+        if pg_name is not None:
+            databases.drop_postgres_database(pg_name)
 
 
 @pytest.fixture(scope="module")
