@@ -243,7 +243,7 @@ def test_graphiql_renders_offline_and_runs_a_query(stack: Stack, page: Any) -> N
 
 
 def test_owner_runs_the_member_lifecycle_from_the_list(stack: Stack, people: Any) -> None:
-    owner, _ = people
+    owner, member = people
     owner.on("dialog", lambda d: d.accept())  # "Remove …?" confirmations
     tag = uuid.uuid4().hex[:6]
     me, ann, bob = (f"{n}-{tag}@collab.example" for n in ("oscar", "ann", "bob"))
@@ -268,30 +268,51 @@ def test_owner_runs_the_member_lifecycle_from_the_list(stack: Stack, people: Any
     dialog(owner).get_by_role("button", name="Send invitation").click()
     expect(row(bob)).to_contain_text("pending")
 
-    # Ann accepts through the API, with the link from the re-sent invitation.
+    # Ann accepts with the link of the re-sent invitation and opens the dashboard.
     stack.mail.wait_for(ann, "Reminder", within=20)
     accepted = stack.server.gql(
         "mutation($t: String!, $p: String!) { signUpWithInvitation(token: $t, password: $p) "
-        "{ errors { code } } }",
+        "{ token errors { code } } }",
         t=_newest_token(stack, ann), p=PASSWORD,
     )["signUpWithInvitation"]  # fmt: skip
     assert accepted["errors"] == []
+    member.goto(f"{stack.server.url}/app/shared-with-me#session={accepted['token']}")
+    section = member.get_by_role("region", name="Environments owned by Oscar Owner")
+    expect(section).to_contain_text("Oscar Owner has not shared any environment")
+
     owner.reload()
     row(ann).get_by_role("button", name="Suspend").click()
     expect(row(ann)).to_contain_text("suspended")
     row(ann).get_by_role("button", name="Activate").click()
     expect(row(ann)).to_contain_text("active")
-    row(ann).get_by_role("button", name="Remove").click()
-    expect(row(ann)).to_contain_text("removed")
+
+    # Ann leaves from her page; Bob's invitation is withdrawn.
+    expect(section).to_be_visible()
+    section.get_by_role("button", name="Leave").click()
+    dialog(member).get_by_role("button", name="Leave").click()
+    expect(section).to_have_count(0)
+    owner.reload()
+    expect(row(ann)).to_contain_text("left")
+    row(bob).get_by_role("button", name="Remove").click()
+    expect(row(bob)).to_contain_text("removed")
 
     owner.get_by_role("button", name=re.compile("^Ended")).click()
-    expect(row(bob)).to_have_count(0)
+    expect(row(bob)).to_be_visible()
     row(ann).get_by_role("button", name="Re-invite").click()
     expect(row(ann)).to_have_count(0)  # pending again: no longer "ended"
-    expect(owner.get_by_text("No member has this status")).to_be_visible()
+    expect(row(bob)).to_be_visible()
     owner.get_by_role("button", name=re.compile("^Pending")).click()
     expect(row(ann)).to_contain_text("pending")
-    expect(row(bob)).to_contain_text("pending")
+    expect(row(bob)).to_have_count(0)
+
+    # Ann answers the new invitation from "Shared with me".
+    member.reload()
+    invitations = member.get_by_role("region", name="Pending invitations")
+    expect(invitations).to_contain_text("Oscar Owner")
+    screenshots(member, "dashboard-10-pending-invitation")
+    invitations.get_by_role("button", name="Accept").click()
+    expect(section).to_be_visible()
+    expect(invitations).to_have_count(0)
 
 
 def _newest_token(stack: Stack, to: str) -> str:
