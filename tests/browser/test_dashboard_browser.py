@@ -106,6 +106,17 @@ def test_owner_shares_and_the_collaborator_sees_it_live(stack: Stack, people: An
     dialog(owner).get_by_label("Name", exact=True).fill("Legacy")
     dialog(owner).get_by_role("button", name="Rename").click()
     expect(owner.get_by_role("treeitem", name="Legacy")).to_be_visible()
+    # Or drag it: onto Backend (under Production), then back to the top level.
+    legacy = owner.get_by_role("treeitem", name="Legacy")
+    legacy.drag_to(owner.get_by_role("treeitem", name="Backend"))
+    expect(legacy).to_have_attribute("aria-level", "3")
+    box = legacy.bounding_box()
+    owner.mouse.move(box["x"] + 40, box["y"] + 10)
+    owner.mouse.down()
+    owner.mouse.move(box["x"] + 60, box["y"] + 30, steps=3)  # the drag starts: a drop zone appears
+    owner.get_by_text("Drop here to move Legacy to the top level").hover()
+    owner.mouse.up()
+    expect(legacy).to_have_attribute("aria-level", "1")
     # A bad name comes back next to its field, and nothing is created.
     owner.get_by_role("button", name="New environment").click()
     dialog(owner).get_by_label("Name", exact=True).fill("Not Valid!")

@@ -49,6 +49,27 @@ export function Environments() {
   const [errors, setErrors] = useState<Errors>([]);
   const [, del] = useMutation(DeleteGroup);
   const [, remove] = useMutation(RemoveFromGroup);
+  const [, move] = useMutation(MoveGroup);
+  // Drag a group onto another (or onto "Top level") to move it; the menu's "Move…" does
+  // the same from the keyboard.
+  const [dragging, setDragging] = useState<Group | null>(null);
+  const [over, setOver] = useState<string | null>(null);
+  const blocked = dragging ? descendants(dragging) : new Set<string>();
+  const dropTarget = (parentId: string | null) => ({
+    onDragOver: (e: React.DragEvent) => {
+      if (!dragging || (parentId && blocked.has(parentId))) return;
+      e.preventDefault();
+      setOver(parentId ?? "top");
+    },
+    onDragLeave: () => setOver(null),
+    onDrop: (e: React.DragEvent) => {
+      e.preventDefault();
+      const group = dragging;
+      setDragging(null);
+      setOver(null);
+      if (group) run(move({ id: group.id, parentId }));
+    },
+  });
   const reload = () => refetch({ requestPolicy: "network-only" });
   const roots = (data?.environmentGroups ?? []) as Group[];
   const rows = flatten(roots);
@@ -76,7 +97,10 @@ export function Environments() {
             const g = node as Group;
             const empty = !g.environments.length && !g.children?.length;
             return (
-              <li key={g.id} role="treeitem" aria-level={depth + 1} aria-label={g.name} style={{ paddingLeft: `${depth * 1.25}rem` }}>
+              <li key={g.id} role="treeitem" aria-level={depth + 1} aria-label={g.name} style={{ paddingLeft: `${depth * 1.25}rem` }}
+                draggable className={over === g.id ? "drop-over" : undefined}
+                onDragStart={(e) => { e.stopPropagation(); e.dataTransfer.setData("text/plain", g.name); setDragging(g); }}
+                onDragEnd={() => { setDragging(null); setOver(null); }} {...dropTarget(g.id)}>
                 <div className="tree-row">
                   <strong>{g.name}</strong>
                   <details className="menu">
@@ -102,6 +126,11 @@ export function Environments() {
             );
           })}
         </ul>
+        {dragging && (
+          <div className={`drop-zone${over === "top" ? " drop-over" : ""}`} {...dropTarget(null)}>
+            Drop here to move {dragging.name} to the top level
+          </div>
+        )}
       </section>
       <section className="card" aria-labelledby="envs-heading">
         <header className="section-head">
