@@ -325,6 +325,22 @@ def test_owner_runs_the_member_lifecycle_from_the_list(stack: Stack, people: Any
     expect(section).to_be_visible()
     expect(invitations).to_have_count(0)
 
+    # Log out (the session is revoked), then log in again with the password.
+    member.get_by_role("button", name="Log out").click()
+    expect(member.get_by_role("heading", name="Log in")).to_be_visible()
+    me_query = stack.server.api.post(
+        "/graphql", json={"query": "{ me { id } }"},
+        headers={"Authorization": f"Bearer {accepted['token']}"},
+    ).json()  # fmt: skip
+    assert me_query["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    member.get_by_label("Email").fill(ann)
+    member.get_by_label("Password").fill("wrong password")
+    member.get_by_role("button", name="Log in").click()
+    expect(member.get_by_role("alert")).to_contain_text("UNAUTHENTICATED")
+    member.get_by_label("Password").fill(PASSWORD)
+    member.get_by_role("button", name="Log in").click()
+    expect(section).to_be_visible()
+
 
 def _newest_token(stack: Stack, to: str) -> str:
     """The token of the newest invitation email to `to` (a resend spends the old one)."""
