@@ -2,12 +2,15 @@
 # Build the dashboard (web/ -> web/dist) when it is missing or older than its sources.
 # Refreshes web/schema.graphql from `collab schema` first (only when it changed), so an
 # API change that breaks an operation fails here, in GraphQL Code Generator or tsc.
-# Needs Node.js 20+ and npm; `--force` rebuilds regardless.
+# Needs Node.js 20+ and npm (without them: a warning, and the dashboard's browser tests
+# skip; a failure under COLLAB_REQUIRE_SERVICES=1). `--force` rebuilds regardless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v npm >/dev/null; then
-  echo "build-dashboard: npm not found; install Node.js 20+ to build the dashboard (web/)" >&2
-  exit 1
+  echo "build-dashboard: npm not found; install Node.js 20+ to build the dashboard (web/)." >&2
+  # Without it the dashboard's browser tests skip; CI (COLLAB_REQUIRE_SERVICES=1) needs them.
+  [ "${COLLAB_REQUIRE_SERVICES:-}" = 1 ] && exit 1
+  exit 0
 fi
 if [ -x .venv/bin/collab ]; then
   .venv/bin/collab schema > web/.schema.graphql.new
