@@ -79,6 +79,9 @@ async def run_dev(
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
     arq_worker = worker(settings)
+    built = (settings.dashboard_dir / "index.html").is_file()
+    print(f"collab dev: dashboard at http://{host}:{port}/app"
+          + ("" if built else "  (not built yet: ./scripts/build-dashboard.sh)"))  # fmt: skip
     print(
         f"collab dev: GraphiQL at http://{host}:{port}/graphql  (Redis "
         f"{startup.redact(settings.redis_url)}, links in emails use {settings.public_url})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import model_validator
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     RESPONSE_CACHE_MAX_ENTRY_BYTES: int = 4 * 1024 * 1024  # larger answers are not kept
     # Where `collab dev` keeps its embedded Redis and caught mail (`<dir>/mail/*.eml`).
     COLLAB_DATA_DIR: str = "var"
+    # The dashboard's build output (`npm run build` in web/); unset: the checkout's web/dist.
+    DASHBOARD_DIR: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -59,6 +62,10 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.PUBLIC_URL.rstrip("/")
+
+    @property
+    def dashboard_dir(self) -> Path:
+        return self.DASHBOARD_DIR or Path(__file__).resolve().parent.parent / "web" / "dist"
 
     @property
     def redis_url(self) -> str:

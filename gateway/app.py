@@ -18,6 +18,7 @@ from collab.mailcatcher import dev_mail_routes
 from collab.migrations import ensure_migrated
 from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
+from gateway.dashboard import Dashboard
 from gateway.events import EventBroker
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.pages import page_routes
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     cache = None
     if settings.RESPONSE_CACHE_ENABLED:
         cache = ResponseCache(redis, settings, schema_fingerprint())
-    graphql = GraphQLEndpoint(services, cache)
+    dashboard = Dashboard(settings.dashboard_dir)
+    graphql = GraphQLEndpoint(services, dashboard, cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *page_routes(services),
+            *dashboard.routes(),
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
         lifespan=lifespan,

@@ -18,6 +18,7 @@ from strawberry.types.unset import UNSET
 from domain import versions
 from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
+from gateway.dashboard import Dashboard
 from gateway.response_cache import (
     Lookup,
     ResponseCache,
@@ -34,13 +35,16 @@ log = logging.getLogger(__name__)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, services: Services, cache: ResponseCache | None = None) -> None:
+    def __init__(
+        self, services: Services, dashboard: Dashboard, cache: ResponseCache | None = None
+    ) -> None:
         super().__init__(
             schema,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=services.settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self.services = services
+        self.dashboard = dashboard
         self.cache = cache
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -108,6 +112,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our own GraphiQL build (web/graphiql.html), not strawberry's CDN page: it works offline.
+        return self.dashboard.page(request, "graphiql.html")
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

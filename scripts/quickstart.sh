@@ -9,4 +9,8 @@ if [ ! -x .venv/bin/collab ]; then
   .venv/bin/pip install --quiet --upgrade pip
   .venv/bin/pip install --quiet -e .
 fi
+if [ ! -f web/dist/index.html ]; then
+  if command -v npm >/dev/null; then ./scripts/build-dashboard.sh
+  else echo "npm not found: the API works, but /app needs Node.js 20+ (scripts/build-dashboard.sh)" >&2; fi
+fi
 exec .venv/bin/collab dev "$@"

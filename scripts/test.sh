@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, types, then pytest against SQLite and PostgreSQL with the
-# real Redis, then the API suites once more with the response cache off. Creates .venv on
-# first use. Extra arguments go to pytest (and skip the second pass).
+# real Redis, then the API suites once more with the response cache off. Creates .venv and
+# builds the dashboard (web/, needs Node.js 20+) on first use. Extra arguments go to pytest
+# (and skip the second pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,6 +12,8 @@ if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/pip install --quiet -e '.[test]'
   touch .venv/.installed
 fi
+# The browser tests drive the built dashboard: build it when missing or out of date.
+./scripts/build-dashboard.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from workers.runner import JobEnv
 
 
+def dashboard_link(public_url: str, owner_id: uuid.UUID, environment_id: uuid.UUID) -> str:
+    """The environment's place in the dashboard's "Shared with me"."""
+    return f"{public_url}/app/shared/{owner_id}/{environment_id}"
+
+
 async def _remember(member_id: uuid.UUID, environment_id: uuid.UUID) -> None:
     with contextlib.suppress(IntegrityError):  # told already, by a concurrent job
         await ShareNotice.create(
@@ -59,7 +64,8 @@ async def send_share_notices(row: OutboxJob, env: JobEnv) -> BatchReport | None:
                 key=f"share:{member.id}:{environment.id}", to=to,
                 owner_name=owner.display_name or owner.email,
                 environment_name=environment.name,
-                environment_display=environment.display_name, link=env.settings.public_url,
+                environment_display=environment.display_name,
+                link=dashboard_link(env.settings.public_url, member.owner_id, environment.id),
             )  # fmt: skip
             await batch.send(email)
             if email not in [refused for refused, _ in batch.report.refused]:

@@ -126,7 +126,7 @@ class InvitationPages:
             settings.SECRET_KEY, secure=settings.public_url.startswith("https://"),
             path="/invitations",
         )  # fmt: skip
-        self.dashboard_url = f"{settings.public_url}/graphql"
+        self.dashboard_url = f"{settings.public_url}/app/shared-with-me"
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -223,7 +223,7 @@ class InvitationPages:
         display_name = raw_name if isinstance(raw_name, str) else ""
         try:
             async with unit_of_work(self.services.after_commit):
-                _, member = await lifecycle.sign_up_with_invitation(
+                account, member = await lifecycle.sign_up_with_invitation(
                     token=token, password=password, display_name=display_name or None,
                     trial_days=self.services.settings.TRIAL_DAYS,
                 )  # fmt: skip
@@ -241,7 +241,7 @@ class InvitationPages:
                     error_field="password",
                 )  # fmt: skip
             raise
-        return self._accepted(view, created=True)
+        return await self._accepted(view, account, created=True)
 
     async def _log_in_and_accept(
         self, request: Request, token: str, view: InvitationView, password: str
@@ -265,7 +265,7 @@ class InvitationPages:
             )  # fmt: skip
         async with unit_of_work(self.services.after_commit):
             await lifecycle.accept_invitation(account=account, token=token)
-        return self._accepted(view, created=False)
+        return await self._accepted(view, account, created=False)
 
     async def _reject(self, request: Request, token: str) -> Response:
         form = await self._form(request, "reject", token)
@@ -278,10 +278,17 @@ class InvitationPages:
             await lifecycle.reject_invitation(account=None, token=token)
         return render("rejected.html", {"owner_name": view.owner_name, "email": member.email})
 
-    def _accepted(self, view: InvitationView, *, created: bool) -> HTMLResponse:
+    async def _accepted(
+        self, view: InvitationView, account: Account, *, created: bool
+    ) -> HTMLResponse:
+        # The person just proved who they are (new password or the right one): the
+        # dashboard link logs them in. The session token rides in the URL fragment, which
+        # browsers send to no server and put in no Referer; the dashboard moves it to
+        # its storage and clears it from the address bar.
+        token = await accounts.open_session(account, self.services.settings.SESSION_TTL_HOURS)
         return render("accepted.html", {
             "owner_name": view.owner_name, "email": view.member.email, "created": created,
-            "dashboard_url": self.dashboard_url,
+            "dashboard_url": f"{self.dashboard_url}#session={token}",
         })  # fmt: skip
 
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import REQUIRE_SERVICES, port_open
 from tests.utils import databases, processes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,6 +34,9 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
+DIST = REPO / "web" / "dist"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery"
 VERIFY_EMAIL = """
 mutation($t: String!) { verifyEmail(token: $t) { account { emailVerified } errors { code } } }
@@ -93,6 +100,66 @@ class LiveServer:
         self.sql("UPDATE member SET invitation_expires_at = ? WHERE id = ?", value, member_id)
 
 
+class Sink:
+    """A real SMTP server (aiosmtpd, its own thread, loopback) that keeps what arrives."""
+
+    def __init__(self) -> None:
+        self.port = processes.free_port()
+        self.messages: list[EmailMessage] = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def wait_for(self, to: str, subject: str, within: float = 10) -> EmailMessage:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message["To"] == to and subject in str(message["Subject"]):
+                    return message
+            time.sleep(0.1)
+        seen = [(m["To"], m["Subject"]) for m in self.messages]
+        raise AssertionError(f"no email to {to} about {subject!r} within {within} s: {seen}")
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        return str(body.get_content())
+
+
+@dataclass
+class Stack:
+    """A gateway and a worker process sharing a database, Redis and a real SMTP sink."""
+
+    server: LiveServer
+    mail: Sink
+
+
+def _gateway_env(directory: Path, redis_url: str, port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": f"sqlite://{directory / 'collab-browser.db'}",
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"collab-browser:{uuid.uuid4().hex[:12]}",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SECRET_KEY": "browser-test-secret",
+        "PLATFORM_TOKEN": "browser-test-platform",
+        "SMTP_PORT": "1",
+        **extra,
+    }
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not CHROMIUM.exists():
@@ -108,33 +175,63 @@ def live_server(
     chromium_path: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("browser")
-    db_path = directory / "collab-browser.db"
-    database_url = f"sqlite://{db_path}"
-    databases.migrate(database_url)
     port = processes.free_port()
-    url = f"http://127.0.0.1:{port}"
-    prefix = f"collab-browser:{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "development",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix,
-        "PUBLIC_URL": url,
-        "SECRET_KEY": "browser-test-secret",
-        "PLATFORM_TOKEN": "browser-test-platform",
-        "SMTP_PORT": "1",
-    }
+    env = _gateway_env(directory, redis_url, port)
+    databases.migrate(env["DATABASE_URL"])
+    url = env["PUBLIC_URL"]
     log_path = directory / "server.log"
     with log_path.open("wb") as log:
         server = processes.start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
     try:
         processes.wait_until_up(url, server, log_path)
         with httpx.Client(base_url=url, timeout=30) as api:
-            yield LiveServer(url, db_path, api)
+            yield LiveServer(url, directory / "collab-browser.db", api)
     finally:
         processes.stop([server])
-        processes.forget_redis_prefix(redis_url, prefix)
+        processes.forget_redis_prefix(redis_url, env["REDIS_KEY_PREFIX"])
+
+
+@pytest.fixture(scope="module")
+def stack(
+    chromium_path: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Gateway + worker + SMTP sink: emails really leave, links really work."""
+    if not (DIST / "index.html").is_file():
+        message = "web/dist is not built: ./scripts/test.sh builds it (Node.js 20+ and npm)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    directory = tmp_path_factory.mktemp("dashboard")
+    # PostgreSQL, as in production: a gateway and a worker writing one SQLite file at once
+    # can meet "database is locked" (see the report); SQLite only where PostgreSQL is absent.
+    pg_name: str | None = None
+    if port_open("127.0.0.1", 5432):
+        pg_name, database_url = databases.create_postgres_database()
+    elif REQUIRE_SERVICES:
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is required (COLLAB_REQUIRE_SERVICES=1)")
+    else:
+        database_url = f"sqlite://{directory / 'collab-browser.db'}"
+    mail = Sink()
+    mail.start()
+    port = processes.free_port()
+    env = _gateway_env(directory, redis_url, port, DATABASE_URL=database_url,
+                       SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port))  # fmt: skip
+    databases.migrate(database_url)
+    url = env["PUBLIC_URL"]
+    with (directory / "server.log").open("wb") as log:
+        server = processes.start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
+    with (directory / "worker.log").open("wb") as log:
+        worker = processes.start(["worker"], env, log)
+    try:
+        processes.wait_until_up(url, server, directory / "server.log")
+        with httpx.Client(base_url=url, timeout=30) as api:
+            yield Stack(LiveServer(url, directory / "collab-browser.db", api), mail)
+    finally:
+        processes.stop([server, worker])
+        mail.stop()
+        processes.forget_redis_prefix(redis_url, env["REDIS_KEY_PREFIX"])
+        if pg_name is not None:
+            databases.drop_postgres_database(pg_name)
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +260,12 @@ def screenshot(page: Any, name: str) -> None:
     """Saved under tests/artifacts/ (git-ignored) to look at after a run."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def screenshots(page: Any, name: str) -> None:
+    """The screen at desktop and at phone size (390x844), then back to where it was."""
+    was = page.viewport_size
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        screenshot(page, f"{name}-{label}")
+    page.set_viewport_size(was)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,13 @@ async def _status(owner: User) -> str:
     r = await owner.gql(MEMBERS)
     (member,) = r.data["members"]
     return str(member["status"])
+
+
+def _dashboard_session(html: str) -> str:
+    """The session token the accepted page's dashboard link hands over (in the fragment)."""
+    match = re.search(r'href="http://collab\.test/app/shared-with-me#session=([\w-]+)"', html)
+    assert match, "the accepted page links into the dashboard with a session"
+    return match.group(1)
 
 
 def _readable(r: httpx.Response) -> None:
@@ -104,6 +112,10 @@ async def test_set_password_creates_collaborator_and_accepts(
     assert login["account"]["kind"] == "COLLABORATOR"
     # The owner's decision email waits in the outbox (sent after commit by the worker).
     assert await OutboxJob.filter(job="decision_email").count() == 1
+    # "Open the dashboard" logs the new collaborator in: a session in the URL fragment.
+    session = _dashboard_session(r.text)
+    me = await gql.as_(session)("query { me { email kind } }")
+    assert me.data["me"] == {"email": "invitee-page@collab.example", "kind": "COLLABORATOR"}
     # The link is single use.
     again = await http.get(f"/invitations/{token}")
     assert again.status_code == 404
@@ -150,6 +162,8 @@ async def test_existing_account_logs_in_to_accept(
     assert await _status(owner) == "ACTIVE"
     account = await Account.get(email=invitee.email)
     assert account.kind is AccountKind.TRIAL  # an existing account keeps its kind
+    me = await gql.as_(_dashboard_session(right.text))("query { me { email } }")
+    assert me.data["me"] == {"email": invitee.email}
 
 
 async def test_reject_needs_only_the_link(http: httpx.AsyncClient, gql: GraphQLClient) -> None:

@@ -39,7 +39,7 @@ async def test_group_share_sends_one_email_per_environment_once(gql, mailbox, st
     owner = await sign_up(gql, "Sharon")
     invitee = await sign_up(gql, "grace")
     group = await make_group(owner.id, "Staging")
-    await make_environment(owner.id, "api-staging", group=group)
+    api = await make_environment(owner.id, "api-staging", group=group)
     await make_environment(owner.id, "web-staging", group=group)
     await make_environment(owner.id, "not-shared")
     member_id = await active_member(owner, invitee)
@@ -67,6 +67,9 @@ async def test_group_share_sends_one_email_per_environment_once(gql, mailbox, st
     assert await ShareNotice.filter(member_id=member_id).count() == 3
     text, html = parts(next(m for m in mailbox.to(invitee.email) if "api-staging" in m["Subject"]))
     assert "api-staging" in text and "api-staging" in html
+    # The link opens the environment's place in the dashboard's "Shared with me".
+    link = f"http://collab.test/app/shared/{owner.id}/{api}"
+    assert link in text and f'href="{link}"' in html
 
 
 async def test_trial_expiry_happens_once_and_mails_member_and_owner(gql, mailbox, start_worker):

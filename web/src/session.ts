@@ -1,0 +1,20 @@
+// The bearer token from logIn/signUp lives in localStorage; the invitation page hands one
+// over in the URL fragment (#session=...), which never reaches a server or a Referer.
+const KEY = "collab.session";
+
+export function readToken(): string | null {
+  return localStorage.getItem(KEY);
+}
+
+export function saveToken(token: string | null): void {
+  if (token) localStorage.setItem(KEY, token);
+  else localStorage.removeItem(KEY);
+}
+
+/** Takes a token handed over in the fragment, then removes it from the address bar. */
+export function adoptFragmentToken(): void {
+  const match = /(?:^#|&)session=([^&]+)/.exec(location.hash);
+  if (!match) return;
+  saveToken(decodeURIComponent(match[1]));
+  history.replaceState(null, "", location.pathname + location.search);
+}
