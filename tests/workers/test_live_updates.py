@@ -107,7 +107,9 @@ async def open_ws(url: str, token: str | None) -> ClientConnection:
 
 
 async def next_message(ws: ClientConnection, within: float = 5) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), within))
+    frame = await asyncio.wait_for(ws.recv(), within)
+    assert isinstance(frame, str), "text frames: browsers' graphql-ws parses only text"
+    return json.loads(frame)
 
 
 async def wait_subscribed(cluster: Cluster, count: int) -> None:
