@@ -9,6 +9,7 @@ from models.enums import (
     EnvironmentStatus,
     MemberStatus,
     OutboxStatus,
+    SentEmailStatus,
     ShareTargetType,
 )
 from models.environment import (
@@ -41,6 +42,7 @@ __all__ = [
     "Role",
     "RolePolicy",
     "SentEmail",
+    "SentEmailStatus",
     "Session",
     "Share",
     "ShareNotice",

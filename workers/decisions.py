@@ -23,4 +23,4 @@ async def send_decision(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         key=f"decision:{row.id}", to=owner.email, member_email=member.email,
         member_name=member.display_name, decision=str(decision),
     )  # fmt: skip
-    return await env.mailer.send_all([email])
+    return await env.send_all([email])

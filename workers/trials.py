@@ -68,4 +68,4 @@ async def send_trial_expired(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         emails.trial_expired_owner(key=f"{key}:owner", to=owner.email,
                                    member_email=member.email, ends=ends),
     ]  # fmt: skip
-    return await env.mailer.send_all(batch)
+    return await env.send_all(batch)
