@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 S = SentEmailStatus
 CHUNK = 500  # rows per multi-row statement (SQLite allows 32766 parameters)
 
+
 @dataclass(frozen=True)
 class Email:
     key: str  # idempotency key: one email per key, ever
@@ -135,7 +136,7 @@ class Mailer:
             f"Subject: {_header(email.subject)}\n"
             f"Date: {formatdate(localtime=False, usegmt=True)}\n"
             f"Message-ID: {make_msgid(domain='collab.localhost')}\nMIME-Version: 1.0\n"
-            f"Content-Type: multipart/alternative; boundary=\"{boundary}\"\n\n"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\n\n'
         )
         return (head + _qp_part("text/plain", email.text, boundary)
                 + _qp_part("text/html", email.html, boundary)
