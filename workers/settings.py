@@ -107,6 +107,7 @@ def worker(
     settings = settings or get_settings()
     ctx: dict[str, Any] = {
         "settings": settings,
+        "stopping": asyncio.Event(),
         "retry_policy": retry_policy or RetryPolicy(),
         "relay_interval": relay_interval,
     }
@@ -130,6 +131,10 @@ async def run_worker(settings: Settings | None = None) -> None:
                         job_completion_wait=settings.WORKER_SHUTDOWN_GRACE_SECONDS)  # fmt: skip
     try:
         await arq_worker.async_run()
+    except asyncio.CancelledError:
+        # arq ends its main task by cancelling it after a signal: a clean stop, exit 0.
+        if not arq_worker.ctx["stopping"].is_set():
+            raise
     finally:
         await arq_worker.close()
 
