@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,21 +21,17 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
+from bench import workers as bench
 from domain import deliveries, outbox
 from domain.jobs import Job
 from domain.unit_of_work import unit_of_work
 from models import OutboxJob, OutboxStatus, SentEmail, SentEmailStatus
 from tests.utils import databases
-from tests.utils.processes import REPO, free_port, start
+from tests.utils.processes import free_port, start
 from tests.workers.conftest import Mailbox, eventually
 
 pytestmark = pytest.mark.slow
 FANOUT = 120
-_spec = importlib.util.spec_from_file_location("bench_workers", REPO / "bench" / "workers.py")
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_workers"] = bench
-_spec.loader.exec_module(bench)
 
 
 class SlowMailbox(Mailbox):
