@@ -117,8 +117,9 @@ def _public_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _finish(row: OutboxJob, status: OutboxStatus, error: str | None) -> None:
+    now = utcnow()
     await OutboxJob.filter(id=row.id).update(
-        status=status, finished_at=utcnow(), last_error=error, lease_owner=None,
+        status=status, finished_at=now, available_at=now, last_error=error, lease_owner=None,
         payload=_public_payload(row.payload or {}),
     )  # fmt: skip
 
