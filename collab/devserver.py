@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -90,6 +91,10 @@ async def run_dev(
         print(f"collab dev: mail caught on 127.0.0.1:{smtp_port}, read it at "
               f"http://{host}:{port}/dev/mail (files in {mailcatcher.mail_dir(data_dir)})")  # fmt: skip
     worker_task = asyncio.create_task(arq_worker.async_run())
+    # uvicorn stops on SIGTERM, then re-raises it under the handler that was there
+    # before; Python's default would kill the process before the `finally` below, and
+    # leave the embedded redis-server running on its port. This one unwinds instead.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         await server.serve()
     finally:
@@ -100,3 +105,8 @@ async def run_dev(
             catcher.close()
         if redis_server is not None:
             redis_server.shutdown()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 from arq.connections import ArqRedis
 
+from collab.settings import Settings
 from domain.clock import utcnow
 from domain.unit_of_work import LiveEvent
 from models import OutboxJob
@@ -19,13 +20,11 @@ RUN_OUTBOX_JOB = "run_outbox_job"
 
 
 class RedisAfterCommit:
-    def __init__(
-        self, redis: ArqRedis, channel: str, versions_prefix: str, version_ttl_seconds: int
-    ) -> None:
+    def __init__(self, redis: ArqRedis, settings: Settings) -> None:
         self.redis = redis
-        self.channel = channel
-        self.versions_prefix = versions_prefix
-        self.version_ttl_seconds = version_ttl_seconds
+        self.channel = settings.events_channel
+        self.versions_prefix = settings.versions_prefix
+        self.version_ttl_seconds = settings.version_ttl_seconds
 
     async def versions_committed(self, keys: list[str]) -> None:
         """Bump the counters a change touched, so no gateway serves a cached answer that

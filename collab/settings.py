@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     COLLAB_DATA_DIR: str = "var"
     # The dashboard's build output (`npm run build` in web/); unset: the checkout's web/dist.
     DASHBOARD_DIR: Path | None = None
+    # A running job holds its outbox row for this long and renews it every third of it;
+    # a killed worker's job is taken over by another worker once its lease runs out.
+    WORKER_LEASE_SECONDS: float = 5.0
+    # On SIGTERM a worker stops taking jobs, finishes the email in hand, hands the rest
+    # of each job back, and is cancelled after this long at the latest.
+    WORKER_SHUTDOWN_GRACE_SECONDS: float = 10.0
+    # True: every email's claim waits for PostgreSQL's WAL flush (safe even against a
+    # database crash, about half the fan-out rate). False: a worker crash still loses
+    # nothing; a PostgreSQL crash may forget the last fraction of a second of claims.
+    SENT_EMAIL_DURABLE_COMMIT: bool = False
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -16,7 +16,9 @@ class Job(str, Enum):
     DECISION_EMAIL = "decision_email"
     # payload: member_id; emails each environment newly visible to the member, once
     SHARE_NOTIFICATIONS = "share_notifications"
-    # payload: member_id, trial_ends_at; member and owner, once per trial end
+    # payload: members [{member_id, trial_ends_at}] (up to TRIAL_EMAIL_BATCH); the member
+    # and the owner of each, once per trial end, over one SMTP connection.
+    # (Rows written before batching carry one member_id, trial_ends_at: still understood.)
     TRIAL_EXPIRED_EMAIL = "trial_expired_email"
     # payload: environment_id, message, kind ("load" | "scaling")
     ALERT_FANOUT = "alert_fanout"
@@ -26,3 +28,5 @@ class Job(str, Enum):
     EMAIL_VERIFICATION_EMAIL = "email_verification_email"
     # payload: member_id, change ("suspended" | "activated" | "removed"); to the member
     MEMBER_STATUS_EMAIL = "member_status_email"
+    # payload: key; an operator's resend of an IN_DOUBT email, its stored message as it was
+    RESEND_EMAIL = "resend_email"

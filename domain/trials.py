@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
+from typing import Any
 
 from domain import audit, member_states, outbox, versions
 from domain.accounts import trial_expired
@@ -11,30 +13,79 @@ from domain.clock import utcnow
 from domain.errors import validation
 from domain.jobs import Job
 from domain.member_states import Event
-from models import Account, AccountKind, Member, MemberStatus
+from models import Account, AccountKind, AuditEntry, AuditOutcome, Member, MemberStatus
+
+TRIAL_EMAIL_BATCH = 100  # members per TRIAL_EXPIRED_EMAIL job: one SMTP connection each
+CHUNK = 1000  # ids per IN (...) list: well under SQLite's parameter limit
 
 
 async def end_trial_memberships(account: Account, now: datetime | None = None) -> int:
     """ACTIVE memberships of an expired trial account become TRIAL_EXPIRED (emailed once)."""
     if not trial_expired(account, now):
         return 0
-    changed = 0
-    members = await Member.filter(account_id=account.id, status=MemberStatus.ACTIVE)
-    for member in members:
-        fields = member_states.transition(member, Event.TRIAL_END)
-        await member.save(update_fields=fields)
-        await audit.record(
-            owner_id=member.owner_id, actor_id=None, action="member.trial_expired",
-            target_type="Member", target_id=member.id,
-        )  # fmt: skip
-        await outbox.add(
-            Job.TRIAL_EXPIRED_EMAIL,
-            {"member_id": str(member.id), "trial_ends_at": account.trial_ends_at.isoformat()},  # type: ignore[union-attr]
-            owner_id=member.owner_id,
+    due = await Member.filter(account_id=account.id, status=MemberStatus.ACTIVE).values_list(
+        "id", "owner_id", "account_id"
+    )
+    return await _end_memberships(
+        [(m, o, a, account.trial_ends_at) for m, o, a in due], now or utcnow()
+    )
+
+
+async def expire_due_trials(now: datetime) -> int:
+    """Every ACTIVE membership of a trial account past `trialEndsAt` becomes TRIAL_EXPIRED,
+    set-based: a fixed number of statements whatever the count (10,000 in about a second).
+    Must run inside a unit of work; a membership already TRIAL_EXPIRED is not touched,
+    so a second run changes and sends nothing."""
+    due = await Member.filter(
+        status=MemberStatus.ACTIVE, account__kind=AccountKind.TRIAL,
+        account__trial_ends_at__lte=now,
+    ).values_list("id", "owner_id", "account_id", "account__trial_ends_at")  # fmt: skip
+    return await _end_memberships(list(due), now)
+
+
+async def _end_memberships(rows: list[tuple[Any, Any, Any, Any]], now: datetime) -> int:
+    """(member id, owner id, account id, trial end) -> TRIAL_EXPIRED, audited, emailed.
+
+    The member state machine's table says which statuses may end and what they become;
+    the UPDATE re-checks the source status, so a membership changed meanwhile is left
+    alone (and its email, checked again when sent, says nothing).
+    """
+    sources, target = member_states.TRANSITIONS[Event.TRIAL_END]
+    assert target in member_states.OPEN, "open_slot stays the email: no slot update needed"
+    if not rows:
+        return 0
+    ids = [row[0] for row in rows]
+    for i in range(0, len(ids), CHUNK):
+        await Member.filter(id__in=ids[i : i + CHUNK], status__in=list(sources)).update(
+            status=target, updated_at=now
         )
-        outbox.notify([account.id], "member.trial_expired", member.owner_id)
-        changed += 1
-    return changed
+    changed = set()
+    for i in range(0, len(ids), CHUNK):
+        changed.update(
+            await Member.filter(id__in=ids[i : i + CHUNK], status=target).values_list(
+                "id", flat=True
+            )
+        )
+    rows = sorted((r for r in rows if r[0] in changed), key=lambda r: (str(r[1]), str(r[0])))
+    await AuditEntry.bulk_create(
+        [AuditEntry(id=uuid.uuid4(), at=now, owner_id=owner_id, actor_id=None,
+                    action="member.trial_expired", outcome=AuditOutcome.ALLOWED,
+                    target_type="Member", target_id=str(member_id), detail={})
+         for member_id, owner_id, _, _ in rows],
+        batch_size=CHUNK,
+    )  # fmt: skip
+    for _owner, group in itertools.groupby(rows, key=lambda r: r[1]):
+        members = list(group)
+        for i in range(0, len(members), TRIAL_EMAIL_BATCH):
+            batch = members[i : i + TRIAL_EMAIL_BATCH]
+            await outbox.add(
+                Job.TRIAL_EXPIRED_EMAIL,
+                {"members": [{"member_id": str(m), "trial_ends_at": ends.isoformat()}
+                             for m, _, _, ends in batch]},
+                owner_id=_owner,
+            )  # fmt: skip
+        outbox.notify([m[2] for m in members], "member.trial_expired", _owner)
+    return len(rows)
 
 
 async def restore_memberships(account: Account) -> int:

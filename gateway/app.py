@@ -32,9 +32,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     redis = redis_client.connect(settings.redis_url, settings.queue_name)
     services = Services(
         settings=settings,
-        after_commit=RedisAfterCommit(
-            redis, settings.events_channel, settings.versions_prefix, settings.version_ttl_seconds
-        ),
+        after_commit=RedisAfterCommit(redis, settings),
         limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
         events=EventBroker(settings.redis_url, settings.events_channel),
     )

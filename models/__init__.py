@@ -10,6 +10,7 @@ from models.enums import (
     EnvironmentStatus,
     MemberStatus,
     OutboxStatus,
+    SentEmailStatus,
     ShareTargetType,
 )
 from models.environment import (
@@ -44,6 +45,7 @@ __all__ = [
     "Role",
     "RolePolicy",
     "SentEmail",
+    "SentEmailStatus",
     "Session",
     "Share",
     "ShareNotice",

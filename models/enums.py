@@ -53,3 +53,12 @@ class OutboxStatus(str, Enum):
 class AccountTokenPurpose(str, Enum):
     PASSWORD_RESET = "PASSWORD_RESET"
     EMAIL_VERIFICATION = "EMAIL_VERIFICATION"
+
+
+class SentEmailStatus(str, Enum):
+    """Where one email stands; only SENDING can turn IN_DOUBT (see workers/mailer.py)."""
+
+    CLAIMED = "CLAIMED"  # reserved by a running batch, not yet handed to SMTP
+    SENDING = "SENDING"  # being handed to SMTP now: at most one per batch
+    SENT = "SENT"  # the SMTP server accepted it
+    IN_DOUBT = "IN_DOUBT"  # its worker died during the hand-off: it may or may not have left

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import OutboxStatus
+from models.enums import OutboxStatus, SentEmailStatus
 
 
 class OutboxJob(Model):
@@ -21,18 +21,26 @@ class OutboxJob(Model):
     enqueued_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
+    # The run holding the row (with `available_at` as the lease's end, renewed while alive).
+    lease_owner = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "outbox_job"
 
 
 class SentEmail(Model):
-    """One row per email that left, so a retried job finds its key here and sends nothing."""
+    """One row per email key, claimed before the hand-off to SMTP: a retried job finds its
+    key here and sends nothing, and an email whose fate is unknown shows as IN_DOUBT."""
 
     key = fields.CharField(max_length=255, primary_key=True)
     recipient = fields.CharField(max_length=320)
     subject = fields.CharField(max_length=255)
-    sent_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(auto_now_add=True)  # when it was claimed
+    status = fields.CharEnumField(SentEmailStatus, max_length=8, default=SentEmailStatus.SENT)
+    outbox_id = fields.UUIDField(null=True, db_index=True)  # the job whose run claimed it
+    claimed_by = fields.CharField(max_length=64, null=True)  # that run's lease token
+    # The message as handed to SMTP, kept only while SENDING or IN_DOUBT (for a resend).
+    message = fields.TextField(null=True)
 
     class Meta:
         table = "sent_email"

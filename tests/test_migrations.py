@@ -56,3 +56,30 @@ async def test_models_have_no_unmigrated_changes(tmp_path):
         assert await detector.changes() == []
     finally:
         await Tortoise.close_connections()
+
+
+async def test_emails_sent_before_claim_states_stay_sent(fresh_database):
+    """0003 adds sent_email.status to a table that already has rows: they were sent."""
+    from tortoise.migrations.api import migrate as migrate_api
+
+    from models import SentEmail, SentEmailStatus
+
+    config = tortoise_config(fresh_database)
+    executor.EXECUTOR_CACHE.clear()
+    await migrate_api(config=config, app_labels=["models"], target="models.0001_initial")
+    await Tortoise.close_connections()
+    await Tortoise.init(config=config)
+    try:
+        await Tortoise.get_connection("default").execute_script(
+            "INSERT INTO sent_email (key, recipient, subject, sent_at) "
+            "VALUES ('invite:old', 'old@collab.example', 'Old', '2026-01-01 00:00:00+00:00')"
+        )
+    finally:
+        await Tortoise.close_connections()
+    await migrations.apply(fresh_database)
+    await Tortoise.init(config=config)
+    try:
+        row = await SentEmail.get(key="invite:old")
+        assert row.status is SentEmailStatus.SENT and row.message is None
+    finally:
+        await Tortoise.close_connections()

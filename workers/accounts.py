@@ -48,7 +48,7 @@ async def _send_link(
         key=f"{key}:{row.id}", to=account.email,
         link=f"{env.settings.public_url}{path}/{payload['token']}", expires_at=live.expires_at,
     )  # fmt: skip
-    return await env.mailer.send_all([email])
+    return await env.send_all([email])
 
 
 async def send_password_reset(row: OutboxJob, env: JobEnv) -> BatchReport | None:

@@ -30,4 +30,4 @@ async def send_alerts(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         )
         for r in await recipients(environment, kind)
     ]
-    return await env.mailer.send_all(batch)
+    return await env.send_all(batch)

@@ -24,7 +24,7 @@ async def send_decision(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         key=f"decision:{row.id}", to=owner.email, member_email=member.email,
         member_name=member.display_name, decision=str(decision),
     )  # fmt: skip
-    return await env.mailer.send_all([email])
+    return await env.send_all([email])
 
 
 async def send_member_status(row: OutboxJob, env: JobEnv) -> BatchReport | None:
@@ -39,4 +39,4 @@ async def send_member_status(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         key=f"status:{row.id}", to=account.email if account else member.email,
         owner_name=owner.display_name, owner_email=owner.email, change=str(change),
     )  # fmt: skip
-    return await env.mailer.send_all([email])
+    return await env.send_all([email])

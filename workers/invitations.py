@@ -92,7 +92,7 @@ async def send_invitation(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         link=f"{env.settings.public_url}/invitations/{token}", expires_at=live.expires_at,
         reminder=payload.get("reason") == "resend",
     )  # fmt: skip
-    return await env.mailer.send_all([email])
+    return await env.send_all([email])
 
 
 async def expire_invitations(ctx: dict[str, Any]) -> int:

@@ -1,30 +1,54 @@
 """Sending email over SMTP (aiosmtplib), once per idempotency key, in batches.
 
-Every email carries a key. Before an email is handed to the SMTP server its key is
-claimed in the `sent_email` table (primary key, so two runs cannot both claim it); a
-failed hand-off releases the claim so the retry sends it. A job that runs twice therefore
-sends each email at most once, and one that fails half-way resumes where it stopped.
+Every email carries a key, and every key has one `sent_email` row (primary key, so two
+runs cannot both own it). A batch (all emails of one job) goes over one SMTP connection,
+opened on the first email that actually needs sending, and moves each of its rows
+through
 
-A batch (all emails of one job) uses one SMTP connection, opened on the first email that
-actually needs sending.
+    CLAIMED  (reserved for this run, all at once, before anything is sent)
+    SENDING  (being handed to SMTP now; it carries the message for a resend)
+    SENT     (the server said 250)
+
+One statement per email marks the previous email SENT and the next one SENDING, and it
+has committed before the next message's DATA goes out, so at any moment a batch has at
+most one SENDING row. A worker killed mid-batch therefore leaves at most one email whose
+fate is unknown: the run that takes the job over (`release_previous_runs`) records that
+row as IN_DOUBT (an operator can list it and resend it, see domain/deliveries.py) and
+deletes the dead run's other CLAIMED rows, so those are sent, once, by the new run.
+
+A hand-off that fails (server down, 4xx, 5xx) releases its row, so a retry resends
+exactly what did not go out. A worker asked to stop (SIGTERM) finishes the email in
+hand and gives the rest back (`HandBack`).
+
+On PostgreSQL these per-email commits do not wait for the WAL flush
+(`synchronous_commit = off`, unless SENT_EMAIL_DURABLE_COMMIT): a worker crash loses
+nothing (the commit is visible at once), and only a crash of PostgreSQL itself could
+forget the last fraction of a second of progress.
 """
 
 from __future__ import annotations
 
+import asyncio
+import binascii
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.header import Header
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import Any
 
 import aiosmtplib
-from tortoise.exceptions import IntegrityError
+from tortoise import Tortoise
 
 from collab.settings import Settings
-from models import SentEmail
+from models import SentEmail, SentEmailStatus
 
 log = logging.getLogger(__name__)
+
+S = SentEmailStatus
+CHUNK = 500  # rows per multi-row statement (SQLite allows 32766 parameters)
 
 
 @dataclass(frozen=True)
@@ -36,6 +60,15 @@ class Email:
     html: str
 
 
+@dataclass(frozen=True)
+class Run:
+    """The job run a batch belongs to: its rows name it, so a later run can tell them."""
+
+    outbox_id: uuid.UUID | None
+    token: str
+    stopping: asyncio.Event | None = None  # set when the worker has been asked to stop
+
+
 class TransientMailError(Exception):
     """The server is down, busy or said 4xx: try again later."""
 
@@ -44,10 +77,15 @@ class PermanentMailError(Exception):
     """The server said 5xx for this message: retrying cannot help."""
 
 
+class HandBack(Exception):
+    """The worker is stopping: the rest of this batch goes back to the queue."""
+
+
 @dataclass
 class BatchReport:
     sent: list[Email] = field(default_factory=list)
-    skipped: list[Email] = field(default_factory=list)  # already sent by an earlier run
+    skipped: list[Email] = field(default_factory=list)  # SENT or IN_DOUBT already
+    busy: list[Email] = field(default_factory=list)  # another live run is sending it
     refused: list[tuple[Email, str]] = field(default_factory=list)  # permanent, per message
 
 
@@ -65,22 +103,44 @@ def _classify(exc: Exception) -> Exception:
     return TransientMailError(f"{type(exc).__name__}: {exc}")
 
 
+def _header(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("a header value never contains a line break")
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _qp_part(content_type: str, body: str, boundary: str) -> str:
+    encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii")
+    return (f"--{boundary}\nContent-Type: {content_type}; charset=\"utf-8\"\n"
+            f"Content-Transfer-Encoding: quoted-printable\n\n{encoded}\n")  # fmt: skip
+
+
 class Mailer:
     def __init__(self, settings: Settings, timeout: float = 10.0) -> None:
         self.settings = settings
         self.timeout = timeout
         self.connections_opened = 0
+        name, address = parseaddr(settings.MAIL_FROM)
+        self.sender = address or settings.MAIL_FROM
+        self._from = formataddr((name, self.sender), charset="utf-8")
 
-    def message(self, email: Email) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self.settings.MAIL_FROM
-        msg["To"] = email.to
-        msg["Subject"] = email.subject
-        msg["Date"] = formatdate(localtime=False)
-        msg["Message-ID"] = make_msgid(domain="collab.localhost")
-        msg.set_content(email.text)
-        msg.add_alternative(email.html, subtype="html")
-        return msg
+    def render(self, email: Email) -> bytes:
+        """The message as it goes over the wire: text and HTML alternatives, UTF-8,
+        quoted-printable (readable in any mail client). Written directly rather than
+        through `email.message`: profiled at 2.7 ms a message with EmailMessage, the
+        largest cost of a fan-out, and ~0.05 ms this way. "=_" cannot occur in
+        quoted-printable text, so the boundary never collides with a body."""
+        boundary = f"=_{uuid.uuid4().hex}"
+        head = (
+            f"From: {self._from}\nTo: {_header(email.to)}\n"
+            f"Subject: {_header(email.subject)}\n"
+            f"Date: {formatdate(localtime=False, usegmt=True)}\n"
+            f"Message-ID: {make_msgid(domain='collab.localhost')}\nMIME-Version: 1.0\n"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\n\n'
+        )
+        return (head + _qp_part("text/plain", email.text, boundary)
+                + _qp_part("text/html", email.html, boundary)
+                + f"--{boundary}--\n").encode("utf-8")  # fmt: skip
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -98,72 +158,193 @@ class Mailer:
         self.connections_opened += 1
         return client
 
-    @asynccontextmanager
-    async def batch(self) -> AsyncIterator[Batch]:
-        batch = Batch(self)
-        try:
-            yield batch
-        finally:
-            await batch.close()
-
-    async def send_all(self, emails: Sequence[Email]) -> BatchReport:
-        async with self.batch() as batch:
-            for email in emails:
-                await batch.send(email)
-            return batch.report
+    async def send_all(self, emails: Sequence[Email], run: Run | None = None) -> BatchReport:
+        """Sends what no run sent before, over one connection. Raises TransientMailError
+        (everything unsent released for the retry) or HandBack."""
+        batch = _Batch(self, run or Run(None, uuid.uuid4().hex))
+        await batch.run(list({e.key: e for e in emails}.values()))
+        return batch.report
 
 
-async def _claim(email: Email) -> bool:
+async def send_stored(mailer: Mailer, recipient: str, message: str) -> None:
+    """Hands a stored message (an in-doubt email being resent) to SMTP as it was."""
+    client = await mailer._connect()
     try:
-        await SentEmail.create(key=email.key, recipient=email.to, subject=email.subject[:255])
-    except IntegrityError:
-        return False
-    return True
+        await client.sendmail(mailer.sender, [recipient], message.encode())
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        client.close()
+        raise _classify(exc) from exc
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+        await client.quit()
 
 
-async def _release(email: Email) -> None:
-    await SentEmail.filter(key=email.key).delete()
+# --------------------------------------------------------------------------- SQL
 
 
-class Batch:
-    """One SMTP connection, opened lazily, for all emails of a job."""
+ADVANCE_FIRST = (
+    "UPDATE sent_email SET status = 'SENDING', message = ? %FROM% "
+    "WHERE key = ? AND claimed_by = ? AND status = 'CLAIMED' RETURNING key"
+)
+# The previous email SENT and the next one SENDING, atomically.
+ADVANCE = (
+    "UPDATE sent_email SET "
+    "status = CASE WHEN key = ? THEN 'SENDING' ELSE 'SENT' END, "
+    "message = CASE WHEN key = ? THEN ? ELSE NULL END %FROM% "
+    "WHERE claimed_by = ? AND ((key = ? AND status = 'CLAIMED') OR key = ?) RETURNING key"
+)
+# PostgreSQL: this one statement's commit does not wait for the WAL flush (set_config
+# with is_local=true lasts for the statement's own transaction). One round trip, where
+# BEGIN; SET LOCAL ...; UPDATE; COMMIT would be four. Measured: 2.1 -> 0.23 ms.
+ASYNC_COMMIT = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
 
-    def __init__(self, mailer: Mailer) -> None:
+
+def _advance_sql(template: str, durable: bool) -> str:
+    """The statement in the connection's dialect ($1... or ?) and commit mode."""
+    if Tortoise.get_connection("default").capabilities.dialect != "postgres":
+        return template.replace("%FROM% ", "")
+    pieces = template.replace("%FROM%", "" if durable else ASYNC_COMMIT).split("?")
+    return "".join(f"{piece}${i}" for i, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
+
+
+async def _write(sql: str, values: list[Any]) -> list[str]:
+    """Runs an UPDATE ... RETURNING key; returns the keys it changed."""
+    rows = await Tortoise.get_connection("default").execute_query_dict(sql, values)
+    return [str(r["key"]) for r in rows]
+
+
+class _Batch:
+    def __init__(self, mailer: Mailer, run: Run) -> None:
         self.mailer = mailer
-        self.client: aiosmtplib.SMTP | None = None
+        self.run_ = run
+        self.durable = mailer.settings.SENT_EMAIL_DURABLE_COMMIT
         self.report = BatchReport()
+        self.client: aiosmtplib.SMTP | None = None
+        self.sending: Email | None = None  # the one row of this batch in SENDING
 
-    async def send(self, email: Email) -> bool:
-        """True when this call sent it. Raises TransientMailError (claim released)."""
-        if not await _claim(email):
-            self.report.skipped.append(email)
-            return False
+    async def run(self, emails: list[Email]) -> None:
+        if not emails:
+            return
+        mine = await self._reserve(emails)
         try:
-            if self.client is None:
-                self.client = await self.mailer._connect()
-            await self.client.send_message(self.mailer.message(email))
-        except PermanentMailError as exc:
-            await _release(email)
-            self.report.refused.append((email, str(exc)))
-            return False
-        except TransientMailError:
-            await _release(email)
+            for email in mine:
+                if self.run_.stopping is not None and self.run_.stopping.is_set():
+                    raise HandBack("the worker is stopping")
+                await self._send(email)
+            await self._confirm_last()
+        except asyncio.CancelledError:
+            # Cancelled mid hand-off (the shutdown grace ran out): nobody can tell.
+            if self.sending is not None:
+                await SentEmail.filter(key=self.sending.key, claimed_by=self.run_.token,
+                                       status=S.SENDING).update(status=S.IN_DOUBT)  # fmt: skip
+                log.warning("email %s is in doubt: cancelled during its hand-off",
+                            self.sending.key)  # fmt: skip
+                self.sending = None
             raise
+        finally:
+            await self._release_unsent()
+            await self._close()
+
+    async def _reserve(self, emails: list[Email]) -> list[Email]:
+        token, outbox_id = self.run_.token, self.run_.outbox_id
+        await SentEmail.bulk_create(
+            [SentEmail(key=e.key, recipient=e.to, subject=e.subject[:255], status=S.CLAIMED,
+                       outbox_id=outbox_id, claimed_by=token) for e in emails],
+            batch_size=CHUNK, ignore_conflicts=True,
+        )  # fmt: skip
+        rows: dict[str, tuple[Any, Any]] = {}
+        for i in range(0, len(emails), CHUNK):
+            keys = [e.key for e in emails[i : i + CHUNK]]
+            for key, status, owner in await SentEmail.filter(key__in=keys).values_list(
+                "key", "status", "claimed_by"
+            ):
+                rows[key] = (status, owner)
+        mine: list[Email] = []
+        for email in emails:
+            status, owner = rows.get(email.key, (None, None))
+            if owner == token and status == S.CLAIMED:
+                mine.append(email)
+            elif status in (S.SENT, S.IN_DOUBT):
+                self.report.skipped.append(email)
+            else:
+                self.report.busy.append(email)
+        return mine
+
+    async def _advance(self, email: Email, message: str) -> bool:
+        """Previous email SENT, this one SENDING (with its message); False if not ours."""
+        token, previous = self.run_.token, self.sending
+        if previous is None:
+            sql = _advance_sql(ADVANCE_FIRST, self.durable)
+            values: list[Any] = [message, email.key, token]
+        else:
+            sql = _advance_sql(ADVANCE, self.durable)
+            values = [email.key, email.key, message, token, email.key, previous.key]
+        rows = await _write(sql, values)
+        if previous is not None:
+            self.report.sent.append(previous)
+            self.sending = None
+        if email.key not in rows:
+            return False
+        self.sending = email
+        return True
+
+    async def _send(self, email: Email) -> None:
+        data = self.mailer.render(email)
+        if self.client is None:
+            self.client = await self.mailer._connect()
+        client = self.client
+        advance = asyncio.ensure_future(self._advance(email, data.decode()))
+        handing = False
+        try:
+            try:  # envelope first, while the row is being marked SENDING
+                await client.mail(self.mailer.sender)
+                await client.rcpt(email.to)
+            finally:
+                ours = await advance
+            if not ours:  # another run took this key over: leave it to that run
+                self.report.busy.append(email)
+                await client.rset()
+                return
+            handing = True
+            await client.data(data)  # the hand-off
         except (aiosmtplib.SMTPException, OSError) as exc:
-            await _release(email)
             error = _classify(exc)
+            await self._release(email)
             if isinstance(error, PermanentMailError):
                 self.report.refused.append((email, str(error)))
                 await self._reset()
-                return False
+                return
             await self._drop()
             raise error from exc
-        except BaseException:
-            await _release(email)
+        except asyncio.CancelledError:
+            if not handing:  # not handed over yet: plainly unsent
+                await self._release(email)
             raise
+        except Exception:
+            await self._release(email)
+            raise
+
+    async def _release(self, email: Email) -> None:
+        if self.sending is email:
+            self.sending = None
+        await (
+            SentEmail.filter(key=email.key, claimed_by=self.run_.token)
+            .exclude(status=S.SENT)
+            .delete()
+        )
+
+    async def _confirm_last(self) -> None:
+        if self.sending is None:
+            return
+        email, self.sending = self.sending, None
+        await SentEmail.filter(key=email.key, claimed_by=self.run_.token).update(
+            status=S.SENT, message=None
+        )
         self.report.sent.append(email)
-        log.info("sent %s to %s", email.key, email.to)
-        return True
+        log.info("sent %d email(s), last %s", len(self.report.sent), email.key)
+
+    async def _release_unsent(self) -> None:
+        """Reservations never handed over go back, so a later run sends them."""
+        await SentEmail.filter(claimed_by=self.run_.token, status=S.CLAIMED).delete()
 
     async def _reset(self) -> None:
         if self.client is not None:
@@ -177,10 +358,23 @@ class Batch:
             client, self.client = self.client, None
             client.close()
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         if self.client is not None:
             client, self.client = self.client, None
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
+
+
+async def release_previous_runs(outbox_id: uuid.UUID, token: str) -> int:
+    """Called by a run that has just taken a job over: what earlier runs of the job left
+    half-done. Their SENDING row (one per dead batch) becomes IN_DOUBT; their CLAIMED
+    rows, never handed over, are released for this run to send. Returns how many became
+    IN_DOUBT."""
+    previous = SentEmail.filter(outbox_id=outbox_id).exclude(claimed_by=token)
+    in_doubt = await previous.filter(status=S.SENDING).update(status=S.IN_DOUBT)
+    await SentEmail.filter(outbox_id=outbox_id, status=S.CLAIMED).exclude(claimed_by=token).delete()
+    if in_doubt:
+        log.warning("job %s: %d email(s) in doubt after a crashed run", outbox_id, in_doubt)
+    return in_doubt

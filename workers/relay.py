@@ -4,7 +4,9 @@ The gateway enqueues a job right after its transaction commits. If Redis was dow
 or the process died between commit and enqueue, the row is still PENDING in the outbox;
 every worker runs this loop, which enqueues PENDING rows whose `available_at` has come.
 The arq job id is the row id, so enqueueing a row that is already queued, running or
-retrying is a no-op, and several workers relaying at once never duplicate work.
+retrying is a no-op, and several workers relaying at once never duplicate work. A row
+whose run stopped renewing its lease (a killed worker) is due again once the lease ends,
+and goes out under a fresh job id; the run that takes it over finishes it.
 """
 
 from __future__ import annotations
@@ -31,19 +33,27 @@ async def relay_once(redis: ArqRedis, queue_name: str) -> int:
         await OutboxJob.filter(status=OutboxStatus.PENDING, available_at__lte=utcnow())
         .order_by("available_at")
         .limit(BATCH)
-        .values_list("id", flat=True)
+        .values_list("id", "attempts", "lease_owner")
     )
     fresh: list[uuid.UUID] = []
-    for row_id in due:
+    for row_id, attempts, lease_owner in due:
         job = await redis.enqueue_job(
-            RUN_OUTBOX_JOB, str(row_id), _job_id=str(row_id), _queue_name=queue_name
-        )
+            RUN_OUTBOX_JOB, str(row_id), _job_id=arq_job_id(row_id, attempts, lease_owner),
+            _queue_name=queue_name,
+        )  # fmt: skip
         if job is not None:
             fresh.append(uuid.UUID(str(row_id)))
     if fresh:
         await OutboxJob.filter(id__in=fresh, enqueued_at=None).update(enqueued_at=utcnow())
         log.info("relayed %d outbox row(s)", len(fresh))
     return len(fresh)
+
+
+def arq_job_id(row_id: object, attempts: int, lease_owner: str | None) -> str:
+    """The row id, except for a row whose run's lease ran out (its worker died): arq keeps
+    that job "in progress" for its whole timeout, so the take-over needs an id of its own
+    (one per attempt, so several relays still enqueue it once)."""
+    return str(row_id) if lease_owner is None else f"{row_id}:{attempts}"
 
 
 async def relay_forever(redis: ArqRedis, queue_name: str, interval: float) -> None:

@@ -10,21 +10,32 @@ is finished either way.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from tortoise.expressions import F
 
 from collab.settings import Settings
 from domain.clock import utcnow
 from domain.jobs import Job
 from models import OutboxJob, OutboxStatus
-from workers import accounts, alerts, decisions, invitations, shares, trials
-from workers.mailer import BatchReport, Mailer, TransientMailError
+from workers import accounts, alerts, decisions, invitations, resends, shares, trials
+from workers.mailer import (
+    BatchReport,
+    Email,
+    HandBack,
+    Mailer,
+    Run,
+    TransientMailError,
+    release_previous_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +47,6 @@ class RetryPolicy:
     max_attempts: int = 6
     backoff_base: float = 2.0  # seconds before the 2nd try; doubles each time
     backoff_max: float = 600.0
-    lease: float = 300.0  # a started row is not re-enqueued by the relay for this long
 
     def backoff(self, attempt: int) -> float:
         return min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1))
@@ -44,10 +54,46 @@ class RetryPolicy:
 
 @dataclass
 class JobEnv:
-    """What a job family needs: settings and the mailer (no GraphQL, no HTTP)."""
+    """What a job family needs: settings and the mailer (no GraphQL, no HTTP), and the
+    run its emails belong to."""
 
     settings: Settings
     mailer: Mailer
+    run: Run | None = None
+
+    async def send_all(self, emails: Sequence[Email]) -> BatchReport:
+        return await self.mailer.send_all(emails, self.run)
+
+
+@dataclass
+class Leases:
+    """The outbox rows this worker is running, renewed while it lives.
+
+    A run holds its row with `available_at` as the lease's end and `lease_owner` as its
+    token. A worker that dies stops renewing, so after WORKER_LEASE_SECONDS the relay of
+    any other worker hands the row to arq again (under a new arq job id, since arq still
+    thinks the dead worker's job is in progress), and a new run takes it over.
+    """
+
+    seconds: float
+    held: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    async def renew(self) -> None:
+        if self.held:
+            await OutboxJob.filter(
+                id__in=list(self.held), lease_owner__in=list(self.held.values()),
+                status=OutboxStatus.PENDING,
+            ).update(available_at=utcnow() + timedelta(seconds=self.seconds))  # fmt: skip
+
+    async def renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.seconds / 3)
+            try:
+                await self.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database away: the next tick tries again
+                log.warning("lease renewal: %s: %s", type(exc).__name__, exc)
 
 
 Handler = Callable[[OutboxJob, JobEnv], Awaitable[BatchReport | None]]
@@ -61,6 +107,7 @@ HANDLERS: dict[Job, Handler] = {
     Job.PASSWORD_RESET_EMAIL: accounts.send_password_reset,
     Job.EMAIL_VERIFICATION_EMAIL: accounts.send_email_verification,
     Job.MEMBER_STATUS_EMAIL: decisions.send_member_status,
+    Job.RESEND_EMAIL: resends.resend_email,
 }
 
 
@@ -73,28 +120,49 @@ def _public_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _finish(row: OutboxJob, status: OutboxStatus, error: str | None) -> None:
+    now = utcnow()
     await OutboxJob.filter(id=row.id).update(
-        status=status, finished_at=utcnow(), last_error=error,
+        status=status, finished_at=now, available_at=now, last_error=error, lease_owner=None,
         payload=_public_payload(row.payload or {}),
     )  # fmt: skip
 
 
+async def _acquire(row_id: uuid.UUID, token: str, lease: float) -> OutboxJob | None:
+    """Takes the row if it is PENDING and due (never run, retry due, or its holder's
+    lease ran out): one statement, so two workers never both get it."""
+    now = utcnow()
+    taken = await OutboxJob.filter(
+        id=row_id, status=OutboxStatus.PENDING, available_at__lte=now
+    ).update(attempts=F("attempts") + 1, lease_owner=token,
+             available_at=now + timedelta(seconds=lease))  # fmt: skip
+    return await OutboxJob.get_or_none(id=row_id, lease_owner=token) if taken else None
+
+
 async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
     """arq entry point. Returns the row's final state, for logs."""
-    env: JobEnv = ctx["env"]
+    base: JobEnv = ctx["env"]
     policy: RetryPolicy = ctx["retry_policy"]
+    leases: Leases = ctx["leases"]
     try:
-        row_id = uuid.UUID(outbox_id)
+        row_id = uuid.UUID(outbox_id.split(":")[0])
     except ValueError:
         return "unknown"
-    row = await OutboxJob.get_or_none(id=row_id)
-    if row is None or row.status is not OutboxStatus.PENDING:
+    token = uuid.uuid4().hex
+    row = await _acquire(row_id, token, leases.seconds)
+    if row is None:
         return "skipped"
-    attempt = row.attempts + 1
-    await OutboxJob.filter(id=row.id).update(
-        attempts=attempt, available_at=utcnow() + timedelta(seconds=policy.lease)
-    )
+    leases.held[row.id] = token
     try:
+        return await _run(row, replace(base, run=Run(row.id, token, ctx.get("stopping"))), policy)
+    finally:
+        leases.held.pop(row.id, None)
+
+
+async def _run(row: OutboxJob, env: JobEnv, policy: RetryPolicy) -> str:
+    attempt = row.attempts
+    token = env.run.token if env.run else ""
+    try:
+        await release_previous_runs(row.id, token)
         try:
             handler = HANDLERS[Job(row.job)]
         except ValueError:
@@ -103,6 +171,19 @@ async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
     except PermanentJobError as exc:
         await _finish(row, OutboxStatus.FAILED, str(exc))
         return "failed"
+    except HandBack:
+        # Not a failed attempt: the row is due again at once, for another worker.
+        await OutboxJob.filter(id=row.id, lease_owner=token).update(
+            available_at=utcnow(), lease_owner=None, attempts=F("attempts") - 1
+        )
+        log.info("outbox job %s (%s) handed back: the worker is stopping", row.id, row.job)
+        raise Retry(defer=0) from None
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):  # the shutdown grace ran out: due again now
+            await OutboxJob.filter(id=row.id, lease_owner=token).update(
+                available_at=utcnow(), lease_owner=None
+            )
+        raise
     except Exception as exc:  # transient SMTP trouble, or anything unexpected
         error = str(exc) if isinstance(exc, TransientMailError) else repr(exc)
         if not isinstance(exc, TransientMailError):
@@ -112,8 +193,9 @@ async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
             return "failed"
         delay = policy.backoff(attempt)
         await OutboxJob.filter(id=row.id).update(
-            last_error=error, available_at=utcnow() + timedelta(seconds=delay)
-        )
+            last_error=error, lease_owner=None,
+            available_at=utcnow() + timedelta(seconds=delay),
+        )  # fmt: skip
         raise Retry(defer=delay) from exc
     if report is not None and report.refused:
         refused = "; ".join(f"{email.to}: {why}" for email, why in report.refused)

@@ -8,6 +8,7 @@ arq's own CLI (`arq workers.settings.WorkerSettings`).
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 from arq import cron, func
@@ -22,7 +23,7 @@ from collab.settings import Settings, get_settings
 from workers import relay
 from workers.invitations import expire_invitations
 from workers.mailer import Mailer
-from workers.runner import JobEnv, RetryPolicy, run_outbox_job
+from workers.runner import JobEnv, Leases, RetryPolicy, run_outbox_job
 from workers.trials import expire_trials
 
 RELAY_INTERVAL = 0.5  # seconds; an email normally leaves within ~1 s of its commit
@@ -48,9 +49,29 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     ]  # fmt: skip
 
 
+class GracefulWorker(Worker):
+    """arq's worker, but SIGTERM/SIGINT also tell running jobs to hand their rest back.
+
+    arq alone would stop taking jobs and wait `job_completion_wait` for running ones; a
+    long fan-out would then be cancelled mid-batch. Here the `stopping` event makes each
+    batch stop after the email in hand and hand the job back (the row due at once, the
+    arq job re-queued), so the worker exits within about one email's time and nothing is
+    lost; the grace period only bounds a hand-off that hangs.
+    """
+
+    def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
+        stopping = self.ctx.get("stopping")
+        if isinstance(stopping, asyncio.Event):
+            stopping.set()
+        super().handle_sig_wait_for_completion(signum)
+
+
 async def on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.setdefault("settings", get_settings())
     ctx.setdefault("retry_policy", RetryPolicy())
+    ctx.setdefault("stopping", asyncio.Event())
+    leases = ctx["leases"] = Leases(settings.WORKER_LEASE_SECONDS)
+    ctx["lease_task"] = asyncio.create_task(leases.renew_forever(), name="outbox-leases")
     if not Tortoise._inited:
         # Global fallback: job tasks need not inherit this task's Tortoise context.
         await Tortoise.init(
@@ -59,10 +80,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["owns_database"] = True
     ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))
     # Jobs written by the crons go straight to arq (and their live events to pub/sub).
-    ctx["after_commit"] = RedisAfterCommit(
-        ctx["redis"], settings.events_channel, settings.versions_prefix,
-        settings.version_ttl_seconds,
-    )  # fmt: skip
+    ctx["after_commit"] = RedisAfterCommit(ctx["redis"], settings)
     ctx["relay_task"] = asyncio.create_task(
         relay.relay_forever(
             ctx["redis"], settings.queue_name, ctx.get("relay_interval", RELAY_INTERVAL)
@@ -73,6 +91,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     await relay.stop(ctx.pop("relay_task", None))
+    await relay.stop(ctx.pop("lease_task", None))
     if ctx.pop("owns_database", False):
         await Tortoise.close_connections()
 
@@ -88,6 +107,7 @@ def worker(
     settings = settings or get_settings()
     ctx: dict[str, Any] = {
         "settings": settings,
+        "stopping": asyncio.Event(),
         "retry_policy": retry_policy or RetryPolicy(),
         "relay_interval": relay_interval,
     }
@@ -102,13 +122,19 @@ def worker(
         "ctx": ctx,
         **overrides,
     }
-    return Worker(**options)
+    return GracefulWorker(**options)
 
 
 async def run_worker(settings: Settings | None = None) -> None:
-    arq_worker = worker(settings, handle_signals=True)
+    settings = settings or get_settings()
+    arq_worker = worker(settings, handle_signals=True,
+                        job_completion_wait=settings.WORKER_SHUTDOWN_GRACE_SECONDS)  # fmt: skip
     try:
         await arq_worker.async_run()
+    except asyncio.CancelledError:
+        # arq ends its main task by cancelling it after a signal: a clean stop, exit 0.
+        if not arq_worker.ctx["stopping"].is_set():
+            raise
     finally:
         await arq_worker.close()
 

@@ -9,11 +9,8 @@ itself idempotent.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from typing import TYPE_CHECKING
-
-from tortoise.exceptions import IntegrityError
 
 from domain.access import live_environment_ids, load_snapshot, visible_environment_ids
 from models import Account, Environment, Member, MemberStatus, OutboxJob, ShareNotice
@@ -27,13 +24,6 @@ if TYPE_CHECKING:
 def dashboard_link(public_url: str, owner_id: uuid.UUID, environment_id: uuid.UUID) -> str:
     """The environment's place in the dashboard's "Shared with me"."""
     return f"{public_url}/app/shared/{owner_id}/{environment_id}"
-
-
-async def _remember(member_id: uuid.UUID, environment_id: uuid.UUID) -> None:
-    with contextlib.suppress(IntegrityError):  # told already, by a concurrent job
-        await ShareNotice.create(
-            id=uuid.uuid4(), member_id=member_id, environment_id=environment_id
-        )
 
 
 async def newly_visible(member: Member) -> list[Environment]:
@@ -58,16 +48,21 @@ async def send_share_notices(row: OutboxJob, env: JobEnv) -> BatchReport | None:
     owner = await Account.get(id=member.owner_id)
     account = await Account.get_or_none(id=member.account_id)
     to = account.email if account else member.email
-    async with env.mailer.batch() as batch:
-        for environment in environments:
-            email = emails.share_notice(
-                key=f"share:{member.id}:{environment.id}", to=to,
-                owner_name=owner.display_name or owner.email,
-                environment_name=environment.name,
-                environment_display=environment.display_name,
-                link=dashboard_link(env.settings.public_url, member.owner_id, environment.id),
-            )  # fmt: skip
-            await batch.send(email)
-            if email not in [refused for refused, _ in batch.report.refused]:
-                await _remember(member.id, environment.id)
-        return batch.report
+    by_key = {f"share:{member.id}:{e.id}": e for e in environments}
+    report = await env.send_all([
+        emails.share_notice(
+            key=key, to=to, owner_name=owner.display_name or owner.email,
+            environment_name=environment.name,
+            environment_display=environment.display_name,
+            link=dashboard_link(env.settings.public_url, member.owner_id, environment.id),
+        )
+        for key, environment in by_key.items()
+    ])  # fmt: skip
+    # Told: what went out now or before (and what is in doubt: never announced twice).
+    # A failed run remembers nothing; its retry finds those keys sent and remembers them.
+    await ShareNotice.bulk_create(
+        [ShareNotice(id=uuid.uuid4(), member_id=member.id, environment_id=by_key[e.key].id)
+         for e in [*report.sent, *report.skipped]],
+        batch_size=500, ignore_conflicts=True,
+    )  # fmt: skip
+    return report

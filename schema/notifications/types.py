@@ -15,6 +15,7 @@ DESCRIPTIONS = {
     Job.SHARE_NOTIFICATIONS.value: "Share notification",
     Job.TRIAL_EXPIRED_EMAIL.value: "Trial expiry email",
     Job.ALERT_FANOUT.value: "Load alert or scaling event",
+    Job.RESEND_EMAIL.value: "Resent email",
 }
 
 
@@ -34,6 +35,9 @@ class DeliveryFailure:
     def of(cls, row: OutboxJob) -> DeliveryFailure:
         payload = row.payload or {}
         member, env = payload.get("member_id"), payload.get("environment_id")
+        batch = payload.get("members") or []  # trial expiry: a batch of one owner's members
+        if member is None and len(batch) == 1:
+            member = batch[0].get("member_id")
         return cls(
             id=strawberry.ID(str(row.id)), job=row.job,
             description=DESCRIPTIONS.get(row.job, row.job), error=row.last_error or "",

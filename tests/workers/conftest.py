@@ -21,7 +21,7 @@ from tests.utils.processes import free_port
 from workers.runner import RetryPolicy
 from workers.settings import worker
 
-FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.2, backoff_max=0.5, lease=30)
+FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.2, backoff_max=0.5)
 LINK = re.compile(r"https?://\S+/invitations/[A-Za-z0-9_\-]+")
 
 

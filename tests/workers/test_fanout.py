@@ -175,3 +175,22 @@ async def test_alert_mutations_refuse_bad_callers_and_targets(gql, mailbox):
         assert r.payload("reportScalingEvent")["errors"][0]["code"] == "NOT_FOUND"
     r = await platform(REPORT_LOAD, env=env, message="   ")
     assert r.payload("reportLoadAlert")["errors"] == [{"code": "VALIDATION", "field": "message"}]
+
+
+async def test_many_trials_expire_in_one_run_emails_batched_per_owner(db, mailbox, start_worker):
+    from bench import workers as bench
+    from models import OutboxJob
+
+    await bench.seed_trials(130, owners=2)  # 65 members each: one job per owner
+    assert await expire_trials({}) == 130
+    assert await Member.filter(status=MemberStatus.TRIAL_EXPIRED).count() == 130
+    jobs = await OutboxJob.filter(job="trial_expired_email")
+    assert sorted(len(j.payload["members"]) for j in jobs) == [65, 65]
+    async with start_worker():
+        await mailbox.wait_for(260, within=30)
+        await settle()
+    recipients = [m["To"] for m in mailbox.messages]
+    assert len(recipients) == 260
+    assert len({(m["To"], m["Subject"]) for m in mailbox.messages}) == 260  # none twice
+    assert mailbox.connections == 2  # one SMTP connection per job
+    assert await expire_trials({}) == 0
