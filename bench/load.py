@@ -49,7 +49,8 @@ class LoadResult:
     p99_ms: float
     mean_ms: float
     max_ms: float
-    errors: int
+    errors: int  # including timeouts
+    timeouts: int
     bytes_per_response: int
 
 
@@ -78,6 +79,7 @@ def run_load(
         max_ms=round(raw["max"] / 1000, 2),
         errors=int(raw["connect_errors"] + raw["read_errors"] + raw["write_errors"]
                    + raw["status_errors"] + raw["timeouts"] + raw["bad"]),
+        timeouts=int(raw["timeouts"]),
         bytes_per_response=int(raw["bytes"] / requests) if requests else 0,
     )  # fmt: skip
 

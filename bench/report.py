@@ -41,11 +41,11 @@ def print_report(results: dict[str, Any]) -> None:
             f"\n== {key} environments (dashboard response {size['response_bytes'] / 1024:.0f} KiB)"
         )
         print(
-            f"{'scenario':<38}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}"
+            f"{'scenario':<38}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'timeouts':>9}"
         )
         for name, r in size["concurrent"].items():
             print(f"{LABELS.get(name, name):<38}{r['requests_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
-                  f"{r['p95_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['errors']:>8}")  # fmt: skip
+                  f"{r['p95_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['errors']:>8}{r.get('timeouts', 0):>9}")  # fmt: skip
         seq = size["sequential"]
         print("one request at a time, p50 ms: " + ", ".join(
             f"{LABELS.get(n, n)} {r['p50_ms']:.1f}" for n, r in seq.items()))  # fmt: skip
@@ -54,6 +54,14 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"  SQL statements per request: {size['statements']}")
         for name, value in size.get("workers", {}).items():
             print(f"  {name}: {value}")
+        for name, profile in size.get("profiles", {}).items():
+            if "error" in profile:
+                print(f"  profile {name}: {profile['error']}")
+                continue
+            print(f"  profile {name} ({profile['samples']} samples, {profile['stacks']}), "
+                  "most samples on top of the stack:")  # fmt: skip
+            for function, percent in profile["self_percent"][:8]:
+                print(f"    {percent:5.1f} %  {function}")
     counts = [tuple(s["statements"].values()) for s in results["sizes"].values()]
     if len(counts) > 1:
         same = len(set(counts)) == 1

@@ -84,6 +84,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="upper bound of a concurrent run's length, in seconds",
     )
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds after which a request counts as timed out (an error)",
+    )
+    parser.add_argument(
         "--client",
         choices=("auto", "wrk", "python"),
         default="auto",
@@ -116,6 +122,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="invitations for the email-latency check (0 skips it)",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy samples our server during the first round of each of our scenarios "
+        "(collapsed stacks in --profile-dir, a summary in results.json)",
+    )
+    parser.add_argument("--profile-dir", type=Path, default=HERE / "profiles")
+    parser.add_argument(
         "--keep", action="store_true", help="keep the database (its URL is printed)"
     )
     parser.add_argument(
@@ -144,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "client": client, "connections": args.connections, "duration_s": args.duration,
+            "timeout_s": args.timeout,
             "sequential_duration_s": args.sequential_duration, "rounds": args.rounds,
             "sizes": args.sizes, "smoke": args.smoke, "cpus": os.cpu_count(),
             "python": platform.python_version(), "database": "postgresql",
@@ -294,11 +308,13 @@ def _check_floors(floors: Server, answers: dict[int, httpx.Response]) -> None:
 
 def _median_result(runs: list[LoadResult]) -> dict[str, Any]:
     numeric = ("requests", "seconds", "requests_per_s", "p50_ms", "p95_ms", "p99_ms",
-               "mean_ms", "max_ms", "errors", "bytes_per_response")  # fmt: skip
+               "mean_ms", "max_ms", "errors", "timeouts", "bytes_per_response")  # fmt: skip
     merged: dict[str, Any] = {"client": runs[0].client, "connections": runs[0].connections}
     for name in numeric:
         values = [getattr(r, name) for r in runs]
-        merged[name] = sum(values) if name in ("requests", "errors") else statistics.median(values)
+        merged[name] = (
+            sum(values) if name in ("requests", "errors", "timeouts") else statistics.median(values)
+        )
     merged["rounds"] = [asdict(r) for r in runs]
     return merged
 
@@ -318,17 +334,19 @@ def _measure_size(
     servers = {"dashboard_cold": cold, "graphql_core_floor": floors, "dashboard_warm": warm,
                "bare_starlette_floor": floors}  # fmt: skip
     concurrent: dict[str, list[LoadResult]] = {name: [] for name in targets}
+    profiles: dict[str, Any] = {}
     sequential: dict[str, list[LoadResult]] = {name: [] for name in targets}
     for _ in range(args.rounds):
         for name, target in targets.items():
             sequential[name].append(_run(servers[name], target, 1, args.sequential_duration,
-                                         client))  # fmt: skip
+                                         client, args.timeout))  # fmt: skip
             _progress(f.size, f"{name} (sequential)", sequential[name][-1])
-    for _ in range(args.rounds):
+    for round_ in range(args.rounds):
         for name, target in targets.items():
+            profile = _profile_path(args, name, f.size) if round_ == 0 else None
             seconds = _duration_for(args, statistics.median(r.p50_ms for r in sequential[name]))
             concurrent[name].append(_run(servers[name], target, args.connections, seconds,
-                                         client))  # fmt: skip
+                                         client, args.timeout, profile, profiles))  # fmt: skip
             _progress(f.size, name, concurrent[name][-1])
     owner = _bearer(f.owner_token)
     others = {
@@ -346,7 +364,8 @@ def _measure_size(
     for name, target in others.items():
         seconds = _duration_for(args, single_ms.get(name, 0.0))
         concurrent[name] = [_run(servers_of_others[name], target, args.connections, seconds,
-                                 client)]  # fmt: skip
+                                 client, args.timeout, _profile_path(args, name, f.size),
+                                 profiles)]  # fmt: skip
         _progress(f.size, name, concurrent[name][-1])
 
     from bench.floors import graphql_core_seconds, load_floor_data
@@ -367,7 +386,14 @@ def _measure_size(
         "concurrent": conc,
         "sequential": seq,
         "ratios": _ratios(conc, seq),
-    }
+    } | ({"profiles": profiles} if profiles else {})
+
+
+def _profile_path(args: argparse.Namespace, name: str, size: int) -> Path | None:
+    """Only our own server is profiled: the floors are the reference."""
+    if not args.profile or name.endswith("_floor"):
+        return None
+    return Path(args.profile_dir) / f"{name}-{size}.txt"
 
 
 def _duration_for(args: argparse.Namespace, sequential_ms: float) -> float:
@@ -398,8 +424,16 @@ def _ratios(conc: dict[str, Any], seq: dict[str, Any]) -> dict[str, float | None
 
 
 def _run(server: Server, target: Target, connections: int, seconds: float,
-         client: str) -> LoadResult:  # fmt: skip
-    result = run_load(target, connections=connections, duration=seconds, client=client)
+         client: str, timeout: float, profile: Path | None = None,
+         profiles: dict[str, Any] | None = None) -> LoadResult:  # fmt: skip
+    """One load run; with `profile`, py-spy samples the server meanwhile."""
+    from bench.profile import Profiler
+
+    profiler = Profiler(server.process.pid, profile) if profile else None
+    result = run_load(target, connections=connections, duration=seconds, client=client,
+                      timeout=timeout)  # fmt: skip
+    if profiler is not None and profile is not None and profiles is not None:
+        profiles[profile.stem] = profiler.stop()
     server.wait_idle()
     return result
 
