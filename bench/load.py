@@ -52,6 +52,9 @@ class LoadResult:
     errors: int  # including timeouts
     timeouts: int
     bytes_per_response: int
+    # CPU time the server process spent per answer (set by the caller, who knows the pid):
+    # steadier than wall time on a shared machine; PostgreSQL's own work is not in it.
+    server_cpu_ms_per_request: float | None = None
 
 
 def available_client(choice: str) -> str:

@@ -41,14 +41,17 @@ def print_report(results: dict[str, Any]) -> None:
             f"\n== {key} environments (dashboard response {size['response_bytes'] / 1024:.0f} KiB)"
         )
         print(
-            f"{'scenario':<38}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'timeouts':>9}"
+            f"{'scenario':<38}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'timeouts':>9}{'cpu ms/req':>12}"
         )
         for name, r in size["concurrent"].items():
             print(f"{LABELS.get(name, name):<38}{r['requests_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
-                  f"{r['p95_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['errors']:>8}{r.get('timeouts', 0):>9}")  # fmt: skip
+                  f"{r['p95_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['errors']:>8}{r.get('timeouts', 0):>9}"
+                  f"{r.get('server_cpu_ms_per_request') or 0:>12.1f}")  # fmt: skip
         seq = size["sequential"]
-        print("one request at a time, p50 ms: " + ", ".join(
-            f"{LABELS.get(n, n)} {r['p50_ms']:.1f}" for n, r in seq.items()))  # fmt: skip
+        print("one request at a time, p50 ms (server CPU ms): " + ", ".join(
+            f"{LABELS.get(n, n)} {r['p50_ms']:.1f}"
+            + (f" ({r['server_cpu_ms_per_request']})" if r.get("server_cpu_ms_per_request") else "")
+            for n, r in seq.items()))  # fmt: skip
         for name, value in size["ratios"].items():
             print(f"  {name:<44} {value}{_verdict(name, value)}")
         print(f"  SQL statements per request: {size['statements']}")
@@ -101,3 +104,74 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The figures as Markdown tables, for bench/README.md (`python -m bench.report`)."""
+    meta, sizes = results["meta"], results["sizes"]
+    lines = [
+        f"Run of {meta['started_at']} on {meta['cpus']} CPUs, PostgreSQL, one gateway process, "
+        f"{meta['connections']} clients, load by {meta['client']}, {meta['rounds']} round(s) "
+        "(medians).",
+        "",
+        "| environments | response | ours cold, 1 at a time (p50) | graphql-core floor, 1 at a "
+        "time (HTTP / in process) | cold ÷ floor | ours cold req/s | graphql-core req/s | "
+        "ours warm req/s | bare Starlette req/s | warm ÷ bare | warm p95 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, s in sizes.items():
+        seq, conc, ratios = s["sequential"], s["concurrent"], s["ratios"]
+        lines.append(
+            f"| {int(key):,} | {s['response_bytes'] / 1024:.0f} KiB "
+            f"| {seq['dashboard_cold']['p50_ms']:.0f} ms "
+            f"| {seq['graphql_core_floor']['p50_ms']:.0f} / "
+            f"{seq['graphql_core_in_process']['p50_ms']:.0f} ms "
+            f"| {ratios['cold_sequential_vs_graphql_core']} "
+            f"(CPU {ratios.get('cold_cpu_vs_graphql_core_cpu')}) "
+            f"| {conc['dashboard_cold']['requests_per_s']:.1f} "
+            f"| {conc['graphql_core_floor']['requests_per_s']:.1f} "
+            f"| {conc['dashboard_warm']['requests_per_s']:.1f} "
+            f"| {conc['bare_starlette_floor']['requests_per_s']:,.0f} "
+            f"| {ratios['warm_rps_vs_bare_starlette_rps']} "
+            f"(CPU {ratios.get('warm_cpu_vs_bare_starlette_cpu')}) "
+            f"| {conc['dashboard_warm']['p95_ms']:,.0f} ms |"
+        )
+    lines += ["", f"Every scenario at {meta['connections']} clients (requests/s; p50 / p95 / p99 "
+              "in ms; errors include timeouts):", "",
+              "| scenario | " + " | ".join(f"{int(k):,} environments" for k in sizes) + " |",
+              "|---|" + "---:|" * len(sizes)]  # fmt: skip
+    for name, label in LABELS.items():
+        cells = []
+        for s in sizes.values():
+            r = s["concurrent"][name]
+            cells.append(f"{r['requests_per_s']:,.1f} req/s; {r['p50_ms']:,.0f} / {r['p95_ms']:,.0f} "
+                         f"/ {r['p99_ms']:,.0f}" + (f"; {r['errors']} errors" if r["errors"] else ""))  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "SQL statements per request (in process):", "",
+              "| query | " + " | ".join(f"{int(k):,}" for k in sizes) + " |",
+              "|---|" + "---:|" * len(sizes)]  # fmt: skip
+    for query in next(iter(sizes.values()))["statements"]:
+        lines.append(
+            f"| {query} | " + " | ".join(str(s["statements"][query]) for s in sizes.values()) + " |"
+        )
+    if "email_latency" in results:
+        e = results["email_latency"]
+        lines += ["", f"Invitation email, `inviteMember` answer to SMTP: {e.get('arrived')}/{e['sent']} "
+                  f"arrived, p50 {e.get('p50_ms')} ms, p95 {e.get('p95_ms')} ms, max {e.get('max_ms')} ms "
+                  "(target: within 2,000 ms)."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    # python -m bench.report [results.json] [--plot out.png]: tables (and plot) again.
+    import json
+    import sys
+
+    argv = sys.argv[1:]
+    plot = Path(argv.pop(argv.index("--plot") + 1)) if "--plot" in argv else None
+    argv = [a for a in argv if a != "--plot"]
+    source = Path(argv[0]) if argv else Path(__file__).parent / "results.json"
+    results = json.loads(source.read_text())
+    print(markdown(results), end="")
+    if plot is not None:
+        write_plot(results, plot)

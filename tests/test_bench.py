@@ -27,6 +27,7 @@ CONCURRENT = {"dashboard_cold", "graphql_core_floor", "dashboard_warm", "bare_st
 SEQUENTIAL = {"dashboard_cold", "graphql_core_floor", "dashboard_warm", "bare_starlette_floor",
               "graphql_core_in_process"}  # fmt: skip
 RATIOS = {"cold_sequential_vs_graphql_core", "cold_sequential_vs_graphql_core_in_process",
+          "cold_cpu_vs_graphql_core_cpu", "warm_cpu_vs_bare_starlette_cpu",
           "cold_rps_vs_graphql_core_rps", "warm_rps_vs_bare_starlette_rps", "warm_p95_ms"}  # fmt: skip
 
 pytestmark = pytest.mark.slow
