@@ -86,7 +86,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
         right.plot(
             sizes, [r["concurrent"][name]["p95_ms"] for r in rows], style, label=LABELS[name]
         )
-    left.plot(sizes, [r["sequential"]["graphql_core_in_process"]["p50_ms"] for r in rows], ":",
+    left.plot(sizes, [r["sequential"]["graphql_core_in_process"]["p50_ms"] for r in rows], ":x",
               color="grey", label="graphql-core in process")  # fmt: skip
     meta = results["meta"]
     left.set_title("one request at a time: p50")

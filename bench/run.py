@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -141,7 +142,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
     if args.smoke:
-        args.sizes = args.sizes[:1] if args.sizes != [100, 1000, 5000] else [100]
+        args.sizes = args.sizes[:1]
         args.duration = args.sequential_duration = 1.0
         args.connections, args.min_requests, args.max_duration = 2, 2, 3.0
         args.rounds, args.members = 1, 30
@@ -152,6 +153,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A terminated bench still stops its servers and drops its database (finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     client = available_client(args.client)
     results: dict[str, Any] = {
         "meta": {
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.run(database.create())
     prefix = f"collab-bench:{uuid.uuid4().hex[:8]}"
     servers: list[Server] = []
+    floor_file: str | None = None
     try:
         started = time.perf_counter()
         fixtures, statements = asyncio.run(_seed(database.url, args.sizes, args.members))
@@ -205,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in reversed(servers):
             server.stop()
+        if floor_file is not None:
+            os.unlink(floor_file)
         asyncio.run(_forget_redis_keys(args.redis_url, prefix))
         if args.keep:
             print(f"bench: kept {database.url}")

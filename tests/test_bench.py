@@ -108,3 +108,13 @@ def test_load_clients_count_every_answer_of_a_known_size(tmp_path: Path, client:
     assert core.requests > 0 and core.errors == 0
     assert bare.p50_ms > 0 and bare.p99_ms >= bare.p50_ms
     assert missing.errors >= missing.requests > 0  # an unknown size is a 500: counted
+
+
+def test_collab_bench_runs_the_bench_from_the_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "collab"
+    if not script.exists():
+        pytest.skip("the collab console script is not installed in this environment")
+    done = subprocess.run([str(script), "bench", "--help"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--sizes" in done.stdout and "--smoke" in done.stdout
