@@ -459,7 +459,7 @@ def _run(server: Server, target: Target, connections: int, seconds: float,
         used = server.cpu_seconds() - cpu
         if result.requests:
             result = replace(
-                result, server_cpu_ms_per_request=round(used * 1000 / result.requests, 2)
+                result, server_cpu_ms_per_request=round(used * 1000 / result.requests, 4)
             )
         server.wait_idle()
         # Not one answer in time (a busy machine): longer, rather than report nothing.
