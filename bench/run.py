@@ -328,7 +328,9 @@ def _median_result(runs: list[LoadResult]) -> dict[str, Any]:
             merged[name] = None
             continue
         merged[name] = (
-            sum(values) if name in ("requests", "errors", "timeouts") else statistics.median(values)
+            sum(values)
+            if name in ("requests", "errors", "timeouts")
+            else round(statistics.median(values), 4)
         )
     merged["rounds"] = [asdict(r) for r in runs]
     return merged
