@@ -48,6 +48,7 @@ def migrate() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0: all)."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    access_log: bool = typer.Option(True, help="Log every request (off for benchmarks)."),
 ) -> None:
     """Run the gateway (uvicorn). Refuses to start on an unmigrated database."""
     settings = _ready_to_run()
@@ -56,7 +57,7 @@ def serve(
     from gateway.app import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
-                log_level="info")  # fmt: skip
+                log_level="info", access_log=access_log)  # fmt: skip
 
 
 @app.command()
@@ -87,6 +88,24 @@ def schema() -> None:
     from schema.root import sdl
 
     typer.echo(sdl())
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmarks from a source checkout (`collab bench --help`: its options)."""
+    import sys
+
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "bench" / "run.py").exists():
+        typer.echo("collab: the benchmarks ship with the source tree, not the package", err=True)
+        raise typer.Exit(2)
+    sys.path.insert(0, str(checkout))
+    from bench.run import main
+
+    raise typer.Exit(main(list(ctx.args)))
 
 
 @app.command()

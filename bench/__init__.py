@@ -1,0 +1,1 @@
+"""The on-demand benchmarks: `python -m bench` (see bench/README.md)."""
