@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar, cast
 
 import strawberry
 
@@ -14,9 +15,19 @@ from models import ShareTargetType
 from schema.accounts.types import AccountRef
 from schema.context import Info
 from schema.enums import AccountRole, MemberStatus
-from schema.environments.types import Environment, EnvironmentGroup, EnvironmentsRoot
+from schema.environments.types import Environment, EnvironmentGroup, EnvironmentsRoot, Later
 from schema.errors import UserError
 from schema.roles.types import Role
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Known(Generic[V]):
+    """A value read up front, which may itself be None (a member with no account yet)."""
+
+    value: V
+
 
 ShareTarget = Annotated[
     Environment | EnvironmentGroup | EnvironmentsRoot, strawberry.union("ShareTarget")
@@ -29,13 +40,29 @@ class Share:
     expires_at: datetime | None
     share: strawberry.Private[ShareModel]
     owner_id: strawberry.Private[uuid.UUID]
+    # Filled in when the caller read a whole page of shares at once ("Shared by me"): the
+    # fields then resolve without a coroutine each.
+    known_target: strawberry.Private[Known[ShareTarget | None] | None] = None
+    known_roles: strawberry.Private[list[Role] | None] = None
 
     @classmethod
-    def of(cls, m: ShareModel, owner_id: uuid.UUID) -> Share:
-        return cls(id=strawberry.ID(str(m.id)), expires_at=m.expires_at, share=m, owner_id=owner_id)
+    def of(
+        cls,
+        m: ShareModel,
+        owner_id: uuid.UUID,
+        target: Known[ShareTarget | None] | None = None,
+        roles: list[Role] | None = None,
+    ) -> Share:
+        return cls(id=strawberry.ID(str(m.id)), expires_at=m.expires_at, share=m,
+                   owner_id=owner_id, known_target=target, known_roles=roles)  # fmt: skip
 
     @strawberry.field
-    async def target(self, info: Info) -> ShareTarget | None:
+    def target(self, info: Info) -> ShareTarget | None:
+        if self.known_target is not None:
+            return self.known_target.value
+        return cast("ShareTarget | None", Later(lambda: self._target(info)))
+
+    async def _target(self, info: Info) -> ShareTarget | None:
         loaders = info.context.loaders
         if self.share.target_type is ShareTargetType.ENVIRONMENT:
             assert self.share.environment_id is not None
@@ -48,7 +75,12 @@ class Share:
         return EnvironmentsRoot(owner_id=self.owner_id)
 
     @strawberry.field
-    async def roles(self, info: Info) -> list[Role]:
+    def roles(self, info: Info) -> list[Role]:
+        if self.known_roles is not None:
+            return self.known_roles
+        return cast(list[Role], Later(lambda: self._roles(info)))
+
+    async def _roles(self, info: Info) -> list[Role]:
         ids = await info.context.loaders.role_ids_by_share.load(self.share.id)
         roles = await info.context.loaders.role.load_many(ids)
         return [Role.of(r) for r in sorted((r for r in roles if r), key=lambda r: r.name)]
@@ -67,6 +99,8 @@ class Member:
         description="When the pending invitation expires (null unless PENDING)."
     )
     member: strawberry.Private[MemberModel]
+    known_account: strawberry.Private[Known[AccountRef | None] | None] = None
+    known_shares: strawberry.Private[list[Share] | None] = None
 
     @classmethod
     def of(cls, m: MemberModel) -> Member:
@@ -78,15 +112,31 @@ class Member:
             member=m,
         )  # fmt: skip
 
+    def knowing(self, account: Known[AccountRef | None], shares: list[Share]) -> Member:
+        """The same member with its account and shares already read (a page at once)."""
+        self.known_account, self.known_shares = account, shares
+        return self
+
     @strawberry.field(description="The collaborator's account, once the invitation is accepted.")
-    async def account(self, info: Info) -> AccountRef | None:
+    def account(self, info: Info) -> AccountRef | None:
+        if self.known_account is not None:
+            return self.known_account.value
         if self.member.account_id is None:
             return None
+        return cast("AccountRef | None", Later(lambda: self._account(info)))
+
+    async def _account(self, info: Info) -> AccountRef | None:
+        assert self.member.account_id is not None
         account = await info.context.loaders.account.load(self.member.account_id)
         return AccountRef.of(account) if account else None
 
     @strawberry.field
-    async def shares(self, info: Info) -> list[Share]:
+    def shares(self, info: Info) -> list[Share]:
+        if self.known_shares is not None:
+            return self.known_shares
+        return cast(list[Share], Later(lambda: self._shares(info)))
+
+    async def _shares(self, info: Info) -> list[Share]:
         shares = await info.context.loaders.shares_by_member.load(self.member.id)
         return [Share.of(s, self.member.owner_id) for s in shares]
 
