@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -63,6 +63,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.cache = cache
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await self._run(request, context, root_value)
+        except ClientDisconnect:
+            # The client gave up while its request waited (seen under overload): nobody
+            # reads an answer, and it is no error of ours worth a traceback in the log.
+            log.info("client disconnected before its request was read")
+            return Response(status_code=499)
+
+    async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         """Queries go through the response cache when they may (see gateway.response_cache)."""
         if isinstance(request, WebSocket) or self.cache is None:
             return await super().run(request, context, root_value)
