@@ -34,6 +34,28 @@ class Settings(BaseSettings):
     # runs) can share one Redis.
     REDIS_KEY_PREFIX: str = "collab"
     MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+    # Hostile input (README "Security"): refused before any resolver runs. The defaults
+    # leave the dashboard's largest real queries (tests/security/test_query_limits.py)
+    # several times below each limit.
+    MAX_BODY_BYTES: int = 100_000
+    MAX_QUERY_TOKENS: int = 3_000
+    MAX_QUERY_DEPTH: int = 10
+    MAX_QUERY_ALIASES: int = 30
+    MAX_QUERY_COST: int = 50_000
+    QUERY_LIST_WEIGHT: int = 5
+    MAX_INPUT_LIST: int = 100
+    MAX_INPUT_STRING: int = 10_000
+    REQUEST_TIMEOUT_SECONDS: float = 15.0
+    WS_CONNECTION_INIT_TIMEOUT_SECONDS: float = 10.0
+    # Rate limits in the `limits` notation ("N/period", ";" between several).
+    # Failed log-ins: one address guessing one email is stopped early; the account itself
+    # is refused to everyone only under a distributed attack.
+    RATE_LIMIT_LOGIN_ADDRESS_EMAIL: str = "10/15 minutes"
+    RATE_LIMIT_LOGIN_ADDRESS: str = "50/15 minutes"
+    RATE_LIMIT_LOGIN_EMAIL: str = "100/hour"
+    RATE_LIMIT_SIGNUP_ADDRESS: str = "600/minute"
+    RATE_LIMIT_INVITATIONS_OWNER: str = "100/hour"
+    RATE_LIMIT_TOKEN_ADDRESS: str = "30/15 minutes"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

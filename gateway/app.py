@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     services = Services(
         settings=settings,
         after_commit=RedisAfterCommit(redis, settings.events_channel),
-        limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
+        limiter=RedisRateLimiter(settings),
         events=EventBroker(settings.redis_url, settings.events_channel),
     )
     graphql = GraphQLEndpoint(services)

@@ -3,7 +3,6 @@ from __future__ import annotations
 import strawberry
 
 from domain import accounts, rate_limit
-from domain.errors import DomainError, ErrorCode
 from models import AccountKind
 from schema.accounts.types import Account, AuthPayload, LogOutPayload
 from schema.context import Info
@@ -18,6 +17,11 @@ class AccountMutation:
         self, info: Info, email: str, password: str, display_name: str | None = None
     ) -> AuthPayload:
         settings = info.context.settings
+        address = info.context.client_address
+        await rate_limit.take_all(
+            info.context.services.limiter, [(rate_limit.SIGNUP_PER_ADDRESS, address)],
+            "Too many sign-ups from your address",
+        )  # fmt: skip
         account = await accounts.create_account(
             email, password, display_name, AccountKind.TRIAL, settings.TRIAL_DAYS
         )
@@ -27,19 +31,16 @@ class AccountMutation:
     @strawberry.mutation
     @returns_payload(AuthPayload)
     async def log_in(self, info: Info, email: str, password: str) -> AuthPayload:
-        limiter = info.context.services.limiter
-        email_key = email.strip().lower()
-        address = info.context.client_address
-        if await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_EMAIL, email_key) or (
-            await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
+        checks = rate_limit.log_in_checks(info.context.client_address, email)
+        # Counted before the password is checked (concurrent guesses cannot all slip
+        # through); only a failed log-in keeps its count.
+        async with rate_limit.attempt(
+            info.context.services.limiter,
+            checks,
+            "Too many failed log-ins",
+            rate_limit.failed_log_in,
         ):
-            raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed log-ins; try later")
-        try:
             account = await accounts.authenticate(email, password)
-        except DomainError:
-            await limiter.hit(rate_limit.FAILED_LOGIN_PER_EMAIL, email_key)
-            await limiter.hit(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
-            raise
         token = await accounts.open_session(account, info.context.settings.SESSION_TTL_HOURS)
         return AuthPayload(token=token, account=Account.of(account))
 
