@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -20,6 +21,7 @@ from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
 from gateway.events import EventBroker
 from gateway.graphql_view import GraphQLEndpoint
+from gateway.guards import RequestGuards, install_log_redaction
 from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
 from schema.context import Services
@@ -27,6 +29,7 @@ from schema.context import Services
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    install_log_redaction()
     redis = redis_client.connect(settings.redis_url, settings.queue_name)
     services = Services(
         settings=settings,
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestGuards, settings=settings)],
     )
     app.state.services = services
     app.state.redis = redis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -12,16 +13,22 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from gateway.auth import authenticate, is_platform
+from gateway.request_ids import request_id_for
 from schema.context import Context, Services
 from schema.root import schema
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, services: Services) -> None:
+        settings = services.settings
         super().__init__(
             schema,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            max_subscriptions_per_connection=services.settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            max_subscriptions_per_connection=settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            connection_init_wait_timeout=timedelta(
+                seconds=settings.WS_CONNECTION_INIT_TIMEOUT_SECONDS
+            ),
+            graphql_ide="graphiql" if settings.ENVIRONMENT == "development" else None,
         )
         self.services = services
 
@@ -30,7 +37,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> Context:
         if isinstance(request, WebSocket):
             # Authenticated later, from the connection_init payload (see on_ws_connect).
-            return Context(services=self.services, request=request)
+            return Context(
+                services=self.services, request=request, request_id=request_id_for(request.scope)
+            )
         account, token = await authenticate(request.headers.get("authorization"))
         platform = is_platform(
             request.headers.get("x-platform-token"), self.services.settings.PLATFORM_TOKEN
@@ -39,6 +48,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             services=self.services, account=account, session_token=token,
             is_platform=platform, client_address=client, request=request,
+            request_id=request_id_for(request.scope),
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry.tools import merge_types
 
 from schema.access.queries import AccessQuery
@@ -12,7 +11,8 @@ from schema.audit.queries import AuditQuery
 from schema.environments.groups import GroupMutation
 from schema.environments.mutations import EnvironmentMutation
 from schema.environments.queries import EnvironmentQuery
-from schema.errors import HideInternalErrors
+from schema.errors import CollabSchema, HideInternalErrors
+from schema.limits import SCALAR_OVERRIDES, QueryLimits
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
 from schema.notifications.queries import NotificationQuery
@@ -32,12 +32,13 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
-schema = strawberry.Schema(
+schema = CollabSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     schema_directives=[RequiresPolicy],
-    extensions=[HideInternalErrors],
+    extensions=[HideInternalErrors, QueryLimits],
+    scalar_overrides=SCALAR_OVERRIDES,
 )
 
 
