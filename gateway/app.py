@@ -20,6 +20,7 @@ from collab.migrations import ensure_migrated
 from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
 from gateway.events import EventBroker
+from gateway.graphql_http import GraphQLResponses
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.guards import RequestGuards, install_log_redaction
 from gateway.pages import page_routes
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestGuards, settings=settings)],
+        middleware=[Middleware(RequestGuards, settings=settings), Middleware(GraphQLResponses)],
     )
     app.state.services = services
     app.state.redis = redis

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError, ErrorCode
 from schema.enums import ErrorCode as _registered  # noqa: F401 - registers the GraphQL enum
+from schema.limits import request_error_extensions
 
 
 @strawberry.type
@@ -74,8 +75,8 @@ class HideInternalErrors(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
-            if error.path is None and not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": ErrorCode.VALIDATION.value}
+            if error.path is None and (error.extensions or {}).get("code") in (None, "VALIDATION"):
+                error.extensions = request_error_extensions(error)
         return processed
 
 

@@ -238,7 +238,6 @@ class QueryLimits(SchemaExtension):
             rules.append(NoSchemaIntrospectionCustomRule)
         context.validation_rules = (*context.validation_rules, *rules)
         yield
-        _code_request_errors(context.result)
 
 
 _LIMIT_MESSAGES = {
@@ -248,18 +247,12 @@ _LIMIT_MESSAGES = {
 }
 
 
-def _code_request_errors(result: Any) -> None:
-    """Errors raised before execution (syntax, validation, variables) have no path: give
-    them the VALIDATION code, and the strawberry limiters' ones the name of their limit."""
-    for error in getattr(result, "errors", None) or ():
-        if error.path is not None or "limit" in (error.extensions or {}):
-            continue
-        extensions: dict[str, Any] = {
-            "code": ErrorCode.VALIDATION.value,
-            **(error.extensions or {}),
-        }
-        message = error.message.lower()
-        for phrase, limit in _LIMIT_MESSAGES.items():
-            if phrase in message:
-                extensions["limit"] = limit
-        error.extensions = extensions
+def request_error_extensions(error: GraphQLError) -> dict[str, Any]:
+    """For an error raised before execution (syntax, validation, variables): the VALIDATION
+    code, and for the strawberry limiters' refusals the name of their limit."""
+    extensions: dict[str, Any] = {"code": ErrorCode.VALIDATION.value, **(error.extensions or {})}
+    message = error.message.lower()
+    for phrase, limit in _LIMIT_MESSAGES.items():
+        if phrase in message:
+            extensions.setdefault("limit", limit)
+    return extensions
