@@ -80,7 +80,7 @@ class GraphQLResponses:
             parsed = json.loads(body) if body.startswith(b'{"data":null') else None
         except ValueError:
             parsed = None
-        if is_request_error(parsed):
+        if isinstance(parsed, dict) and is_request_error(parsed):
             status = 400
             body = json.dumps({k: v for k, v in parsed.items() if k != "data"}).encode()
         headers = [(k, v) for k, v in start.get("headers", ())
