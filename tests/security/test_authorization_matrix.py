@@ -82,7 +82,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "Query.environment": row(**{**GUARDED_READ, "viewer": OK}),
     "Query.sharedWithMe": row(
         anonymous=U, platform=U, viewer=OK, full_access=OK, admin=OK, rest="empty"
-    ),  # fmt: skip
+    ),
     "Query.explainAccess": row(**OWNER_ONLY),
     "Query.auditLog": row(anonymous=U, platform=U, owner=OK, rest="empty"),
     # -- guarded fields (on an environment the viewer sees but may not open)
@@ -414,7 +414,7 @@ OPS: dict[str, Op] = {
     "Query.invitations": Op("{ invitations { id } }", const()),
     "Query.invitationByToken": Op(
         "query($t: String!) { invitationByToken(token: $t) { id } }", const(t="@pending_token")
-    ),  # fmt: skip
+    ),
     "Query.failedDeliveries": Op("{ failedDeliveries { __typename } }", const()),
     "Query.policies": Op("{ policies { code } }", const()),
     "Query.roles": Op("{ roles { id name } }", const()),
@@ -422,7 +422,7 @@ OPS: dict[str, Op] = {
     "Query.environmentGroups": Op("{ environmentGroups { id } }", const()),
     "Query.environment": Op(
         "query($id: ID!) { environment(id: $id) { id name } }", const(id="@env")
-    ),  # fmt: skip
+    ),
     "Query.sharedWithMe": Op("{ sharedWithMe { owner { id } environments { id } } }", const()),
     "Query.explainAccess": Op(
         "query($m: ID!, $e: ID!) { explainAccess(memberId: $m, environmentId: $e) { level } }",
@@ -439,13 +439,13 @@ OPS: dict[str, Op] = {
         fresh_email,
         "$email: String!, $password: String!",
         "email: $email, password: $password",
-    ),  # fmt: skip
+    ),
     "Mutation.logIn": member_op(
         "logIn",
         log_in_owner,
         "$email: String!, $password: String!",
         "email: $email, password: $password",
-    ),  # fmt: skip
+    ),
     "Mutation.logOut": Op(f"mutation {{ logOut {{ {ERR} }} }}", const(), own_membership=True),
     "Mutation.inviteMember": member_op(
         "inviteMember", fresh_email, "$email: String!", "input: { email: $email }"
@@ -466,17 +466,17 @@ OPS: dict[str, Op] = {
         f"mutation($id: ID) {{ acceptInvitation(id: $id) {{ {ERR} }} }}",
         own_member,
         own_membership=True,
-    ),  # fmt: skip
+    ),
     "Mutation.rejectInvitation": Op(
         f"mutation($id: ID) {{ rejectInvitation(id: $id) {{ {ERR} }} }}",
         own_member,
         own_membership=True,
-    ),  # fmt: skip
+    ),
     "Mutation.leaveCollaboration": Op(
         f"mutation($memberId: ID!) {{ leaveCollaboration(memberId: $memberId) {{ {ERR} }} }}",
         own_member,
         own_membership=True,
-    ),  # fmt: skip
+    ),
     "Mutation.signUpWithInvitation": member_op(
         "signUpWithInvitation",
         invitation_for_new_email,
@@ -491,14 +491,14 @@ OPS: dict[str, Op] = {
     ),
     "Mutation.reportLoadAlert": member_op(
         "reportLoadAlert", const(id="@env"), "$id: ID!", 'environmentId: $id, message: "hot"'
-    ),  # fmt: skip
+    ),
     "Mutation.reportScalingEvent": member_op(
         "reportScalingEvent", const(id="@env"), "$id: ID!", 'environmentId: $id, message: "+1 node"'
-    ),  # fmt: skip
+    ),
     "Mutation.createRole": member_op("createRole", new_role, "$input: RoleInput!", "input: $input"),
     "Mutation.updateRole": member_op(
         "updateRole", role_target, "$id: ID!, $input: RoleInput!", "id: $id, input: $input"
-    ),  # fmt: skip
+    ),
     "Mutation.deleteRole": member_op("deleteRole", lambda w, c: _only_id(role_target(w, c))),
     "Mutation.createEnvironment": member_op(
         "createEnvironment", new_env_on_owner, "$input: CreateEnvironmentInput!", "input: $input"
@@ -517,20 +517,20 @@ OPS: dict[str, Op] = {
         share_with_viewer,
         "$e: ID!, $grants: [GrantInput!]!",
         "environmentId: $e, grants: $grants",
-    ),  # fmt: skip
+    ),
     "Mutation.createEnvironmentGroup": member_op(
         "createEnvironmentGroup", new_group_name, "$name: String!", "name: $name"
-    ),  # fmt: skip
+    ),
     "Mutation.renameEnvironmentGroup": member_op(
         "renameEnvironmentGroup", new_group_name, "$id: ID!, $name: String!", "id: $id, name: $name"
-    ),  # fmt: skip
+    ),
     "Mutation.moveEnvironmentGroup": member_op(
         "moveEnvironmentGroup", fresh_group_id, "$id: ID!", "id: $id, parentId: null"
-    ),  # fmt: skip
+    ),
     "Mutation.deleteEnvironmentGroup": member_op("deleteEnvironmentGroup", fresh_group_id),
     "Mutation.addEnvironmentToGroup": member_op(
         "addEnvironmentToGroup", env_to_group, "$e: ID!, $g: ID!", "environmentId: $e, groupId: $g"
-    ),  # fmt: skip
+    ),
     "Mutation.removeEnvironmentFromGroup": member_op(
         "removeEnvironmentFromGroup",
         env_in_group,
