@@ -30,10 +30,13 @@ def serve(
     """Run the gateway (uvicorn)."""
     import uvicorn
 
+    from collab.settings import get_settings
     from gateway.app import create_app
 
     _require_migrated()
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
+    proxies = get_settings().TRUSTED_PROXIES  # X-Forwarded-For is believed from these only
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None, log_level="info")  # fmt: skip
 
 
 @app.command()

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # runs) can share one Redis.
     REDIS_KEY_PREFIX: str = "collab"
     MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+    # Comma-separated proxy addresses whose X-Forwarded-For names the client; empty: none
+    # (the peer address is the client, for rate limits and logs).
+    TRUSTED_PROXIES: str = ""
     # Hostile input (README "Security"): refused before any resolver runs. The defaults
     # leave the dashboard's largest real queries (tests/security/test_query_limits.py)
     # at least three times below each

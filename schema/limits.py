@@ -206,11 +206,10 @@ def _parse_datetime(value: Any) -> datetime.datetime:
 
 
 DateTime = strawberry.scalar(
-    datetime.datetime, name="DateTime",
-    description="Date with time (isoformat)",
+    name="DateTime", description="Date with time (isoformat)",
     serialize=datetime.datetime.isoformat, parse_value=_parse_datetime,
 )  # fmt: skip
-SCALAR_OVERRIDES: dict[object, Any] = {datetime.datetime: DateTime}
+SCALAR_MAP: dict[object, Any] = {datetime.datetime: DateTime}
 
 
 # -- the extension --------------------------------------------------------------------

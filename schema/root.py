@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access.queries import AccessQuery
@@ -12,7 +13,7 @@ from schema.environments.groups import GroupMutation
 from schema.environments.mutations import EnvironmentMutation
 from schema.environments.queries import EnvironmentQuery
 from schema.errors import CollabSchema, HideInternalErrors
-from schema.limits import SCALAR_OVERRIDES, QueryLimits
+from schema.limits import SCALAR_MAP, QueryLimits
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
 from schema.notifications.queries import NotificationQuery
@@ -38,7 +39,7 @@ schema = CollabSchema(
     subscription=Subscription,
     schema_directives=[RequiresPolicy],
     extensions=[HideInternalErrors, QueryLimits],
-    scalar_overrides=SCALAR_OVERRIDES,
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
 )
 
 

@@ -24,7 +24,8 @@ async def app_factory(
     async with AsyncExitStack() as stack:
 
         async def make(**overrides: Any) -> httpx.AsyncClient:
-            settings = make_settings(database_url, redis_url, redis_prefix, **overrides)
+            url = overrides.pop("REDIS_URL", redis_url)
+            settings = make_settings(database_url, url, redis_prefix, **overrides)
             await databases.reset(settings.DATABASE_URL)
             await Tortoise.close_connections()
             application = create_app(settings)
