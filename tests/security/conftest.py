@@ -10,6 +10,7 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
+from collab.settings import Settings
 from gateway.app import create_app
 from tests.conftest import make_settings
 from tests.utils import databases
@@ -24,8 +25,8 @@ async def app_factory(
     async with AsyncExitStack() as stack:
 
         async def make(**overrides: Any) -> httpx.AsyncClient:
-            url = overrides.pop("REDIS_URL", redis_url)
-            settings = make_settings(database_url, url, redis_prefix, **overrides)
+            base = make_settings(database_url, redis_url, redis_prefix).model_dump()
+            settings = Settings(_env_file=None, **{**base, **overrides})  # type: ignore[call-arg]
             await databases.reset(settings.DATABASE_URL)
             await Tortoise.close_connections()
             application = create_app(settings)
