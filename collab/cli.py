@@ -34,9 +34,11 @@ def serve(
     from gateway.app import create_app
 
     _require_migrated()
-    proxies = get_settings().TRUSTED_PROXIES  # X-Forwarded-For is believed from these only
+    settings = get_settings()
+    proxies = settings.TRUSTED_PROXIES  # X-Forwarded-For is believed from these only
     uvicorn.run(create_app(), host=host, port=port, proxy_headers=bool(proxies),
-                forwarded_allow_ips=proxies or None, log_level="info")  # fmt: skip
+                forwarded_allow_ips=proxies or None, ws_max_size=settings.MAX_BODY_BYTES,
+                log_level="info")  # fmt: skip
 
 
 @app.command()

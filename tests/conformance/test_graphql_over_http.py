@@ -177,6 +177,19 @@ async def test_operations_on_a_socket_meet_the_same_limits(server: Server):
         await ws.close()
 
 
+async def test_a_websocket_message_above_the_body_cap_closes_the_socket(server: Server):
+    _, _, token = sign_up(server, "ws-big")
+    ws = await open_ws(server, token)
+    try:
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": "{ me { id } }" + " " * 200_000}}))  # fmt: skip
+        with pytest.raises(Exception) as closed:
+            await next_message(ws)
+        assert "1009" in str(closed.value)
+    finally:
+        await ws.close()
+
+
 async def _subscribed_member(server: Server) -> tuple[str, str, str, ClientConnection]:
     _, _, owner = sign_up(server, "ws-owner")
     _, member_email, member = sign_up(server, "ws-member")
