@@ -32,8 +32,14 @@ class UserError:
 class ApiError(GraphQLError):
     """A top-level error the client is meant to see, with `extensions.code`."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, extensions={"code": code.value})
+    def __init__(self, code: ErrorCode, message: str, **extensions: object) -> None:
+        super().__init__(message, extensions={"code": code.value, **extensions})
+
+    @classmethod
+    def of(cls, error: DomainError) -> ApiError:
+        """A DomainError as a top-level error; a rate limit keeps its `retryAfter` (s)."""
+        retry = getattr(error, "retry_after", None)
+        return cls(error.code, error.message, **({"retryAfter": retry} if retry else {}))
 
 
 def unauthenticated() -> ApiError:

@@ -42,5 +42,5 @@ class MemberQuery:
             ):  # fmt: skip
                 member = await lifecycle.invitation_by_token(token)
         except DomainError as error:
-            raise ApiError(error.code, error.message) from None
+            raise ApiError.of(error) from None
         return Invitation.of(member)
