@@ -56,7 +56,9 @@ def serve(
 
     from gateway.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
+    proxies = settings.TRUSTED_PROXIES  # X-Forwarded-For is believed from these only
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None, ws_max_size=settings.MAX_BODY_BYTES,
                 log_level="info", access_log=access_log)  # fmt: skip
 
 

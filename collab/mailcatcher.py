@@ -107,7 +107,7 @@ def dev_mail_routes(directory: Path | None = None) -> list[Route]:
         if request.query_params.get("part") == "html":
             return HTMLResponse(_body(message, "html") or "")
         text = _body(message, "plain") or ""
-        linked = re.sub(r"(https?://[^\s<]+)", r"<a href='\1'>\1</a>", escape(text, quote=False))
+        linked = re.sub(r"(https?://[^\s<]+)", r"<a href='\1'>\1</a>", escape(text, quote=True))
         head = "".join(
             f"<tr><td>{h}</td><td>{escape(str(message[h] or ''))}</td></tr>"
             for h in ("From", "To", "Subject", "Date")

@@ -56,6 +56,38 @@ class Settings(BaseSettings):
     # database crash, about half the fan-out rate). False: a worker crash still loses
     # nothing; a PostgreSQL crash may forget the last fraction of a second of claims.
     SENT_EMAIL_DURABLE_COMMIT: bool = False
+    # Comma-separated proxy addresses whose X-Forwarded-For names the client; empty: none
+    # (the peer address is the client, for rate limits and logs).
+    TRUSTED_PROXIES: str = ""
+    # Hostile input (README "Security"): refused before any resolver runs. Every document
+    # of the dashboard (web/src, tests/security/test_query_limits.py) fits: its largest,
+    # "Shared with me" as a five-level group tree, costs 117,200 and is 7 deep; the
+    # groups <-> environments cycle four turns deep costs 488,281 and is refused.
+    MAX_BODY_BYTES: int = 100_000
+    MAX_QUERY_TOKENS: int = 3_000
+    MAX_QUERY_DEPTH: int = 10
+    MAX_QUERY_ALIASES: int = 30
+    MAX_QUERY_COST: int = 300_000
+    QUERY_LIST_WEIGHT: int = 5
+    MAX_INPUT_LIST: int = 100
+    MAX_INPUT_STRING: int = 10_000
+    REQUEST_TIMEOUT_SECONDS: float = 15.0
+    WS_CONNECTION_INIT_TIMEOUT_SECONDS: float = 10.0
+    # Rate limits in the `limits` notation ("N/period", ";" between several).
+    # Failed log-ins: one address guessing one email is stopped early; the account itself
+    # is refused to everyone only under a distributed attack.
+    RATE_LIMIT_LOGIN_ADDRESS_EMAIL: str = "10/15 minutes"
+    RATE_LIMIT_LOGIN_ADDRESS: str = "50/15 minutes"
+    RATE_LIMIT_LOGIN_EMAIL: str = "100/hour"
+    RATE_LIMIT_SIGNUP_ADDRESS: str = "600/minute"
+    RATE_LIMIT_INVITATIONS_OWNER: str = "100/hour"
+    RATE_LIMIT_TOKEN_ADDRESS: str = "30/15 minutes"
+    # Account care: reset and verification emails go to an address nobody has proved yet;
+    # account tokens (verification, password reset) presented from one address.
+    RATE_LIMIT_PASSWORD_RESET_EMAIL: str = "5/hour"
+    RATE_LIMIT_PASSWORD_RESET_ADDRESS: str = "30/hour"
+    RATE_LIMIT_VERIFICATION_RESEND_ACCOUNT: str = "5/hour"
+    RATE_LIMIT_ACCOUNT_TOKEN_ADDRESS: str = "30/15 minutes"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -98,6 +98,8 @@ async def create_account(
     normalized = normalize_email(email)
     check_password(password)
     name = clean_display_name(display_name)
+    # Hashed before the email is looked up: a taken email costs the same time as a new one.
+    password_hash = await hash_password(password)
     if await Account.exists(email=normalized):
         raise conflict("An account with this email already exists", "email")
     trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
@@ -105,7 +107,7 @@ async def create_account(
         return await Account.create(
             email=normalized,
             display_name=name or normalized.split("@", 1)[0],
-            password_hash=await hash_password(password),
+            password_hash=password_hash,
             kind=kind,
             trial_ends_at=trial_ends_at,
             email_verified_at=utcnow() if email_verified else None,

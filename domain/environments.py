@@ -109,6 +109,9 @@ async def standing(owner_id: uuid.UUID, caller: Account) -> Standing:
 
 OWNER_ONLY = "Requires the policy collaborators.manage, which only the account owner has"
 
+# The words a NOT_FOUND uses for each audited target type: the same as for a random id.
+_NAMES = {"EnvironmentGroup": "Environment group", "EnvironmentsRoot": "Account"}
+
 
 def requires(policy: str) -> str:
     """The refusal message, worded like a guarded field's."""
@@ -121,6 +124,7 @@ def refusal(
 ) -> Denied:  # fmt: skip
     """FORBIDDEN (saying what was missing) to a caller who may see the object; NOT_FOUND,
     which names nothing, to anyone else."""
+    what = _NAMES.get(what, what)
     if visible:
         return Denied(ErrorCode.FORBIDDEN, message, field, attempt)
     return Denied(ErrorCode.NOT_FOUND, f"{what} not found", field, attempt)
@@ -330,6 +334,7 @@ async def _after_creation(
 
 async def clone(caller: Account, environment_id: uuid.UUID | None, name: str) -> Environment:
     source, attempt = await authorize(caller, environment_id, PolicyCode.ENV_CLONE.value)
+    await _may_create_copy(caller, source, attempt)
     name = check_name(name)
     copy = await _insert(source.owner_id, caller, name, source.display_name)
     group_ids = set(
@@ -347,6 +352,17 @@ async def clone(caller: Account, environment_id: uuid.UUID | None, name: str) ->
         copy, caller, {uuid.UUID(str(g)) for g in group_ids}, await _roles_on(source, caller)
     )
     return copy
+
+
+async def _may_create_copy(caller: Account, source: Environment, attempt: Attempt | None) -> None:
+    """A clone is a new environment on the source's account: refused, like
+    `createEnvironment`, when that account may not create (an ended trial)."""
+    owner = caller if source.owner_id == caller.id else await Account.get(id=source.owner_id)
+    if may_create_on_own_account(owner):
+        return
+    if owner is caller:
+        raise DomainError(ErrorCode.FORBIDDEN, "This account may not create environments", "id")
+    raise refusal(True, "Environment", "id", attempt)
 
 
 async def _roles_on(environment: Environment, caller: Account) -> tuple[uuid.UUID, ...]:

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -20,7 +21,9 @@ from collab.settings import Settings, get_settings
 from gateway import redis as redis_client
 from gateway.dashboard import Dashboard
 from gateway.events import EventBroker
+from gateway.graphql_http import GraphQLResponses
 from gateway.graphql_view import GraphQLEndpoint
+from gateway.guards import RequestGuards, install_log_redaction
 from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
 from gateway.response_cache import ResponseCache, schema_fingerprint
@@ -29,11 +32,12 @@ from schema.context import Services
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    install_log_redaction()
     redis = redis_client.connect(settings.redis_url, settings.queue_name)
     services = Services(
         settings=settings,
         after_commit=RedisAfterCommit(redis, settings),
-        limiter=RedisRateLimiter(redis, prefix=f"{settings.REDIS_KEY_PREFIX}:rl"),
+        limiter=RedisRateLimiter(settings),
         events=EventBroker(settings.redis_url, settings.events_channel),
     )
     cache = None
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestGuards, settings=settings), Middleware(GraphQLResponses)],
     )
     app.state.services = services
     app.state.redis = redis

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +23,7 @@ from domain import versions
 from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
 from gateway.dashboard import Dashboard
+from gateway.request_ids import request_id_for
 from gateway.response_cache import (
     Lookup,
     ResponseCache,
@@ -53,10 +56,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(
         self, services: Services, dashboard: Dashboard, cache: ResponseCache | None = None
     ) -> None:
+        settings = services.settings
         super().__init__(
             schema,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            max_subscriptions_per_connection=services.settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            max_subscriptions_per_connection=settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            connection_init_wait_timeout=timedelta(
+                seconds=settings.WS_CONNECTION_INIT_TIMEOUT_SECONDS
+            ),
+            graphql_ide="graphiql" if settings.ENVIRONMENT == "development" else None,
         )
         self.services = services
         self.dashboard = dashboard
@@ -135,7 +143,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # orjson refuses JSON the standard allows (an escaped lone surrogate): the
+            # standard library reads it, so the query limits refuse it with a clear code.
+            return json.loads(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own GraphiQL build (web/graphiql.html), not strawberry's CDN page: it works offline.
@@ -146,7 +159,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> Context:
         if isinstance(request, WebSocket):
             # Authenticated later, from the connection_init payload (see on_ws_connect).
-            return Context(services=self.services, request=request)
+            return Context(
+                services=self.services, request=request, request_id=request_id_for(request.scope)
+            )
         account, token = await authenticate(request.headers.get("authorization"))
         platform = is_platform(
             request.headers.get("x-platform-token"), self.services.settings.PLATFORM_TOKEN
@@ -156,6 +171,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             services=self.services, account=account, session_token=token if account else None,
             token_rejected=token is not None and account is None,
             is_platform=platform, client_address=client, request=request,
+            request_id=request_id_for(request.scope),
         )  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -1,42 +1,64 @@
-"""Fixed-window counters in Redis, shared by every gateway replica.
+"""Fixed-window counters in Redis (the `limits` package), shared by every gateway replica.
 
-Fails open: if Redis is unreachable a log-in is not refused for it.
+While Redis is unreachable each process counts in memory instead, with the same rules:
+an attacker gets at most one allowance per gateway process rather than an unlimited
+number, and real users are not refused because Redis is down.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 
+from collab.settings import Settings
 from domain.rate_limit import Limit
 
 log = logging.getLogger(__name__)
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, prefix: str = "collab:rl") -> None:
-        self.redis = redis
-        self.prefix = prefix
+    def __init__(self, settings: Settings, redis_url: str | None = None) -> None:
+        self.settings = settings
+        url = (redis_url or settings.redis_url).replace("redis://", "async+redis://", 1)
+        storage = RedisStorage(
+            url, wrap_exceptions=True, implementation="redispy",
+            key_prefix=f"{settings.REDIS_KEY_PREFIX}:rl",
+            socket_connect_timeout=0.5, socket_timeout=0.5,
+        )  # fmt: skip
+        self.shared = FixedWindowRateLimiter(storage)
+        self.fallback = FixedWindowRateLimiter(MemoryStorage())
+        self._rules: dict[str, list[RateLimitItem]] = {}
 
-    def _key(self, limit: Limit, key: str) -> str:
-        return f"{self.prefix}:{limit.name}:{key}"
+    def rules(self, limit: Limit) -> list[RateLimitItem]:
+        if limit.setting not in self._rules:
+            self._rules[limit.setting] = parse_many(getattr(self.settings, limit.setting))
+        return self._rules[limit.setting]
 
-    async def exceeded(self, limit: Limit, key: str) -> bool:
+    async def _take(self, strategy: FixedWindowRateLimiter, limit: Limit, key: str) -> int | None:
+        wait: int | None = None
+        for item in self.rules(limit):
+            if not await strategy.hit(item, limit.name, key):
+                stats = await strategy.get_window_stats(item, limit.name, key)
+                seconds = max(1, math.ceil(stats.reset_time - time.time()))
+                wait = max(wait or 0, seconds)
+        return wait
+
+    async def take(self, limit: Limit, key: str) -> int | None:
         try:
-            value = await self.redis.get(self._key(limit, key))
-        except (RedisError, OSError):
-            log.warning("rate limiter unavailable; allowing")
-            return False
-        return value is not None and int(value) >= limit.max_hits
+            return await self._take(self.shared, limit, key)
+        except StorageError as exc:
+            log.warning("rate limits: Redis unavailable (%s); counting in this process", exc)
+            return await self._take(self.fallback, limit, key)
 
-    async def hit(self, limit: Limit, key: str) -> None:
-        name = self._key(limit, key)
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expire(name, limit.window_seconds, nx=True)
-                await pipe.execute()
-        except (RedisError, OSError):
-            log.warning("rate limiter unavailable; hit not counted")
+    async def give_back(self, limit: Limit, key: str) -> None:
+        for item in self.rules(limit):
+            try:
+                await self.shared.hit(item, limit.name, key, cost=-1)
+            except StorageError:
+                await self.fallback.hit(item, limit.name, key, cost=-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -51,6 +52,8 @@ class Context:
     client_address: str = "unknown"
     request: Any = None
     connection_params: dict[str, Any] | None = None
+    # Quoted by the client from a masked error; the log holds the stack under it.
+    request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     loaders: Loaders = field(default_factory=Loaders)
     access: CallerAccess = field(init=False)
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError, ErrorCode
 from schema.enums import ErrorCode as _registered  # noqa: F401 - registers the GraphQL enum
+from schema.limits import request_error_extensions
 
 
 @strawberry.type
@@ -29,8 +32,14 @@ class UserError:
 class ApiError(GraphQLError):
     """A top-level error the client is meant to see, with `extensions.code`."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, extensions={"code": code.value})
+    def __init__(self, code: ErrorCode, message: str, **extensions: object) -> None:
+        super().__init__(message, extensions={"code": code.value, **extensions})
+
+    @classmethod
+    def of(cls, error: DomainError) -> ApiError:
+        """A DomainError as a top-level error; a rate limit keeps its `retryAfter` (s)."""
+        retry = getattr(error, "retry_after", None)
+        return cls(error.code, error.message, **({"retryAfter": retry} if retry else {}))
 
 
 LOG_IN_FIRST = "Log in first"
@@ -42,23 +51,69 @@ def unauthenticated(token_rejected: bool = False) -> ApiError:
     return ApiError(ErrorCode.UNAUTHENTICATED, BAD_SESSION if token_rejected else LOG_IN_FIRST)
 
 
+# Raised while parsing, validating or coercing variables: the client's own input.
+_REQUEST_ERRORS = (ValueError, ArithmeticError, TypeError)
+
+
 def _is_public(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is None or isinstance(original, (ApiError, DomainError))
+    if error.path is None:  # before execution: syntax, validation, variable values
+        return original is None or isinstance(original, (GraphQLError, *_REQUEST_ERRORS))
+    return isinstance(original, (ApiError, DomainError))
 
 
 class HideInternalErrors(MaskErrors):
-    """Unexpected exceptions become "Internal error" with a code; no stack trace leaks."""
+    """Unexpected exceptions become "Internal error" with a code and the request id the
+    log holds them under (with the stack); no stack trace reaches a client. Errors about
+    the request itself get the VALIDATION code."""
 
     def __init__(self) -> None:
         super().__init__(
             should_mask_error=lambda e: not _is_public(e), error_message="Internal error"
         )
 
+    def _request_id(self) -> str | None:
+        context = getattr(self, "execution_context", None)
+        return getattr(getattr(context, "context", None), "request_id", None)
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        request_id = self._request_id()
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        masked.message = f"Internal error (request {request_id})" if request_id else masked.message
         return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            if error.path is None and (error.extensions or {}).get("code") in (None, "VALIDATION"):
+                error.extensions = request_error_extensions(error)
+        return processed
+
+
+log = logging.getLogger("collab.graphql")
+
+
+class CollabSchema(strawberry.Schema):
+    """Logs unexpected errors once, with the request id and the stack, and nothing else:
+    never the query text (a failed `logIn` would put its password in the log)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context = getattr(execution_context, "context", None)
+        request_id = getattr(context, "request_id", None)
+        for error in errors:
+            if _is_public(error):
+                continue
+            original = error.original_error or error
+            log.error(
+                "unexpected error in %s at %s (request %s): %s: %s",
+                getattr(execution_context, "operation_name", None) or "operation",
+                ".".join(str(p) for p in error.path or ()) or "-", request_id,
+                type(original).__name__, str(original)[:500],
+                exc_info=(type(original), original, original.__traceback__),
+            )  # fmt: skip
 
 
 P = TypeVar("P")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import strawberry
+import contextlib
+from collections.abc import Iterator
+
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access.queries import AccessQuery
@@ -14,7 +18,8 @@ from schema.enums import serialize_enums_by_lookup
 from schema.environments.groups import GroupMutation
 from schema.environments.mutations import EnvironmentMutation
 from schema.environments.queries import EnvironmentQuery
-from schema.errors import HideInternalErrors
+from schema.errors import CollabSchema, HideInternalErrors
+from schema.limits import SCALAR_MAP, QueryLimits
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
 from schema.notifications.queries import NotificationQuery
@@ -23,6 +28,22 @@ from schema.platform.mutations import PlatformMutation
 from schema.roles.mutations import RoleMutation
 from schema.roles.queries import RoleQuery
 from schema.subscriptions import SharedWithMeSubscription
+
+
+class ParsedDocuments(ParserCache):
+    """strawberry's ParserCache, but a document that does not parse (a syntax error, the
+    token cap) is left to strawberry's own parse, which reports it as a request error
+    (code VALIDATION): raised from the cache's hook it would skip the error handling."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        # A failed parse is not kept by the LRU either: strawberry parses it once more.
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
 
 QUERIES: tuple[type, ...] = (AccountQuery, MemberQuery, NotificationQuery, RoleQuery,
                              EnvironmentQuery, AccessQuery, AuditQuery)  # fmt: skip
@@ -34,18 +55,22 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
-schema = strawberry.Schema(
+schema = CollabSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     schema_directives=[RequiresPolicy],
     # Parsed and validated documents are kept by their text: clients send the same few.
+    # QueryLimits runs first: it sets the parser's token cap and adds the limit rules,
+    # which are part of both caches' keys (a cached answer never skips a limit).
     extensions=[
         HideInternalErrors,
+        QueryLimits,
         # A fresh extension per request; the caches behind them are shared per size.
-        lambda: ParserCache(maxsize=256),
+        lambda: ParsedDocuments(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ],
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
 )
 serialize_enums_by_lookup(schema)
 

@@ -7,13 +7,18 @@ why and for which owner; the client re-queries `sharedWithMe` for the new state.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
 
+from domain.access import membership_of
+from domain.accounts import account_for_token
 from domain.clock import utcnow
 from domain.errors import ErrorCode
+from domain.ids import parse_id
+from models import MemberStatus
 from schema.context import Info
 from schema.errors import ApiError
 
@@ -30,6 +35,16 @@ class SharedWithMeEvent:
     at: datetime = strawberry.field(description="When this gateway received the change.")
 
 
+async def _still_hears(account_id: uuid.UUID, owner_id: object, reason: str) -> bool:
+    """A member hears about an owner's changes only while ACTIVE there; changes to the
+    membership itself (suspension, removal, trial end, ...) always reach it."""
+    if not owner_id or reason.startswith("member."):
+        return True
+    owner = parse_id(str(owner_id))
+    member = await membership_of(owner, account_id) if owner else None
+    return owner == account_id or (member is not None and member.status is MemberStatus.ACTIVE)
+
+
 @strawberry.type
 class SharedWithMeSubscription:
     @strawberry.subscription(
@@ -43,8 +58,15 @@ class SharedWithMeSubscription:
         broker = info.context.services.events
         if broker is None:
             raise ApiError(ErrorCode.INVALID_STATE, "Live updates are not available")
+        token = info.context.session_token
         async for event in broker.listen(str(account.id)):
+            # The socket outlives the log-in: re-checked on every event, so a revoked or
+            # expired session ends the subscription instead of hearing more.
+            if token is None or await account_for_token(token) is None:
+                raise ApiError(ErrorCode.UNAUTHENTICATED, "The session has ended; log in again")
             owner = event.get("owner_id")
+            if not await _still_hears(account.id, owner, str(event.get("reason", ""))):
+                continue
             yield SharedWithMeEvent(
                 reason=str(event.get("reason", "changed")),
                 owner_id=strawberry.ID(str(owner)) if owner else None,

@@ -267,3 +267,19 @@ async def test_changing_the_password_kills_unused_reset_links(gql: GraphQLClient
     p = (await gql(RESET, token=token, new="the attacker's pick")).payload("resetPassword")
     assert p["errors"][0]["code"] == "INVALID_TOKEN"
     assert await _log_in(gql, user.email, NEW)
+
+
+async def test_wrong_current_passwords_count_as_failed_log_ins(gql: GraphQLClient) -> None:
+    """Guessing through changePassword meets the log-in limits (10 per address and email)."""
+    user = await sign_up(gql, "Guessed")
+    for i in range(10):
+        wrong = (await user.gql(CHANGE, current=f"guess {i}", new=NEW)).payload("changePassword")
+        assert [e["code"] for e in wrong["errors"]] == ["VALIDATION"]
+    refused = (await user.gql(CHANGE, current=PASSWORD, new=NEW)).payload("changePassword")
+    assert [e["code"] for e in refused["errors"]] == ["RATE_LIMITED"]
+    assert "retry in" in refused["errors"][0]["message"]
+    # The same count: the right password at logIn is refused too.
+    log_in = (await gql(LOG_IN, email=user.email, password=PASSWORD)).payload("logIn")
+    assert log_in["token"] is None and [e["code"] for e in log_in["errors"]] == ["RATE_LIMITED"]
+    other = await sign_up(gql, "Other")
+    (await other.gql(CHANGE, current=PASSWORD, new=NEW)).ok("changePassword")  # per email

@@ -130,6 +130,18 @@ async def test_mutations_and_other_callers_are_never_served_from_the_cache(gql: 
     assert r.json()["data"]["createEnvironment"]["errors"][0]["code"] == "CONFLICT"
 
 
+async def test_queries_refused_by_a_limit_are_never_kept(gql: GraphQLClient):
+    """A refusal (query limits: VALIDATION) is computed again each time, never replayed."""
+    owner = await sign_up(gql, "Owner")
+    aliases = "{ " + " ".join(f"a{i}: environments {{ id }}" for i in range(31)) + " }"
+    deep = "{ environmentGroups { " + "parent { " * 10 + "id" + " }" * 10 + " } }"
+    for query in (aliases, deep):
+        answers = [await post(owner, query) for _ in range(2)]
+        assert [r.headers.get("x-cache") for r in answers] == ["miss", "miss"]
+        for r in answers:
+            assert r.json()["errors"][0]["extensions"]["code"] == "VALIDATION"
+
+
 async def test_no_cache_asks_for_a_fresh_answer(gql: GraphQLClient):
     owner = await sign_up(gql, "Owner")
     await post(owner, ENVIRONMENTS)

@@ -45,7 +45,7 @@ async def test_the_app_refuses_an_unmigrated_database(tmp_path):
     await Tortoise.close_connections()
 
 
-async def test_unexpected_errors_are_masked(gql, monkeypatch):
+async def test_unexpected_errors_are_masked(gql, monkeypatch, caplog):
     from domain import accounts
 
     async def boom(*args, **kwargs):
@@ -56,9 +56,14 @@ async def test_unexpected_errors_are_masked(gql, monkeypatch):
         'mutation { signUp(email: "x@collab.example", password: "longenough") { token } }'
     )
     assert r.status == 200
-    assert r.errors[0]["message"] == "Internal error"
     assert r.codes() == ["INTERNAL_SERVER_ERROR"]
     assert "secret" not in str(r.body)
+    # The client can quote the request id; the log holds the stack under it.
+    request_id = r.errors[0]["extensions"]["requestId"]
+    assert r.errors[0]["message"] == f"Internal error (request {request_id})"
+    [record] = [x for x in caplog.records if request_id in x.getMessage()]
+    assert record.exc_info is not None and "secret internals" in caplog.text
+    assert "longenough" not in caplog.text  # the query text (and its password) is not logged
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])

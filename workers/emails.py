@@ -26,6 +26,13 @@ def _one_line(value: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _quoted(name: str, limit: int = 40) -> str:
+    """A name someone typed, in a subject: quoted and short, so it reads as a name and
+    cannot pose as the sentence around it ("Your bank: verify at evil.example ...")."""
+    flat = " ".join(name.replace('"', "'").split())
+    return f'"{flat if len(flat) <= limit else flat[: limit - 1] + "…"}"'
+
+
 def _html(title: str, body: str) -> str:
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
@@ -44,7 +51,7 @@ def invitation(
     link: str, expires_at: datetime | None, reminder: bool = False,
 ) -> Email:  # fmt: skip
     who = owner_name or owner_email
-    subject = _one_line(f"{who} invited you to collaborate on their environments")
+    subject = _one_line(f"{_quoted(who)} invited you to collaborate on their environments")
     if reminder:
         subject = _one_line(f"Reminder: {subject}")
     lines = [f"{who} ({owner_email}) invited you to collaborate on their environments.", ""]
@@ -94,7 +101,7 @@ def decision(*, key: str, to: str, member_email: str, member_name: str | None,
 def share_notice(*, key: str, to: str, owner_name: str, environment_name: str,
                  environment_display: str, link: str) -> Email:  # fmt: skip
     shown = environment_display or environment_name
-    subject = _one_line(f"{owner_name} shared the environment {environment_name} with you")
+    subject = _one_line(f"{_quoted(owner_name)} shared the environment {environment_name} with you")
     text = (f"{owner_name} shared the environment \"{shown}\" ({environment_name}) with you.\n"
             f"Open it under \"Shared with me\": {link}\n")  # fmt: skip
     html = _html(subject, (
@@ -106,7 +113,9 @@ def share_notice(*, key: str, to: str, owner_name: str, environment_name: str,
 
 
 def trial_expired_member(*, key: str, to: str, owner_name: str, ends: datetime | None) -> Email:
-    subject = _one_line(f"Your trial ended: access to {owner_name}'s environments is paused")
+    subject = _one_line(
+        f"Your trial ended: access to {_quoted(owner_name)}'s environments is paused"
+    )
     text = (f"Your trial ended on {_date(ends)}, so your access to the environments "
             f"{owner_name} shares with you is paused. Upgrade your account to get it back.\n")  # fmt: skip
     return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))

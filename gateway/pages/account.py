@@ -78,27 +78,28 @@ class AccountPages:
         self, request: Request, purpose: AccountTokenPurpose, handler: Handler
     ) -> Response:
         token: str = request.path_params["token"]
-        limiter = self.services.limiter
         address = request.client.host if request.client else "unknown"
-        limit = rate_limit.ACCOUNT_TOKEN_GUESSES_PER_ADDRESS
+        checks = [(rate_limit.ACCOUNT_TOKEN_GUESSES_PER_ADDRESS, address)]
         what, next_step = _LINKS[purpose]
         try:
-            if await limiter.exceeded(limit, address):
-                return error_page(
-                    429, "Too many attempts",
-                    "There were too many attempts from your network. Wait a few minutes, "
-                    "then open the link from your email again.",
-                    headers={"Retry-After": str(limit.window_seconds)},
-                )  # fmt: skip
-            return await handler(request, token)
+            async with rate_limit.attempt(
+                self.services.limiter, checks, "Too many link attempts",
+                rate_limit.token_refused,
+            ):  # fmt: skip
+                return await handler(request, token)
+        except rate_limit.RateLimited as limited:
+            return error_page(
+                429, "Too many attempts",
+                "There were too many attempts from your network. Wait a few minutes, "
+                "then open the link from your email again.",
+                headers={"Retry-After": str(limited.retry_after)},
+            )  # fmt: skip
         except DomainError as error:
             if error.code is ErrorCode.INVALID_TOKEN:
-                await limiter.hit(limit, address)
                 return error_page(404, f"This {what} is not valid",
                                   f"It may have been used already or replaced by a newer one. "
                                   f"{next_step}")  # fmt: skip
             if error.code is ErrorCode.TOKEN_EXPIRED:
-                await limiter.hit(limit, address)
                 return error_page(410, f"This {what} has expired",
                                   f"Links are valid for a limited time. {next_step}")  # fmt: skip
             return error_page(400, "This did not work", _sentence(error.message))

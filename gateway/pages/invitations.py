@@ -144,18 +144,17 @@ class InvitationPages:
     async def _guarded(self, request: Request, handler: Handler) -> Response:
         """Rate limit, then run; DomainErrors become readable pages, never a traceback."""
         token: str = request.path_params["token"]
-        limiter, address = self.services.limiter, self._address(request)
-        limit = rate_limit.TOKEN_GUESSES_PER_ADDRESS
+        checks = [(rate_limit.TOKEN_GUESSES_PER_ADDRESS, self._address(request))]
         try:
-            if await limiter.exceeded(limit, address):
-                raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitation attempts")
-            if not token or len(token) > MAX_TOKEN_LENGTH:
-                raise DomainError(ErrorCode.INVALID_TOKEN, lifecycle.INVALID_TOKEN, "token")
-            return await handler(request, token)
+            async with rate_limit.attempt(
+                self.services.limiter, checks, "Too many invitation attempts",
+                rate_limit.token_refused,
+            ):  # fmt: skip
+                if not token or len(token) > MAX_TOKEN_LENGTH:
+                    raise DomainError(ErrorCode.INVALID_TOKEN, lifecycle.INVALID_TOKEN, "token")
+                return await handler(request, token)
         except DomainError as error:
-            if error.code in (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED):
-                await limiter.hit(limit, address)
-            retry = limit.window_seconds if error.code is ErrorCode.RATE_LIMITED else None
+            retry = error.retry_after if isinstance(error, rate_limit.RateLimited) else None
             return domain_error_page(error, retry_after=retry)
         except Exception:
             log.exception("invitation page failed")
@@ -174,6 +173,7 @@ class InvitationPages:
     def _invitation_page(
         self, request: Request, token: str, view: InvitationView, *, status: int = 200,
         error: str | None = None, error_field: str | None = None, display_name: str = "",
+        headers: dict[str, str] | None = None,
     ) -> HTMLResponse:  # fmt: skip
         nonce, is_new = self.csrf.nonce(request)
         context: dict[str, Any] = {
@@ -189,7 +189,7 @@ class InvitationPages:
             "error_field": error_field,
             "display_name": display_name,
         }
-        response = render("invitation.html", context, status)
+        response = render("invitation.html", context, status, headers)
         if is_new:
             self.csrf.set_cookie(response, nonce)
         return response
@@ -246,19 +246,19 @@ class InvitationPages:
     async def _log_in_and_accept(
         self, request: Request, token: str, view: InvitationView, password: str
     ) -> Response:
-        limiter, address = self.services.limiter, self._address(request)
         email = view.member.email
-        if await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_EMAIL, email) or (
-            await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
-        ):
-            return self._invitation_page(
-                request, token, view, status=429, error=TOO_MANY_LOGINS, error_field="password"
-            )
+        checks = rate_limit.log_in_checks(self._address(request), email)
         try:
-            account = await accounts.authenticate(email, password)
+            async with rate_limit.attempt(
+                self.services.limiter, checks, "Too many failed log-ins", rate_limit.failed_log_in
+            ):
+                account = await accounts.authenticate(email, password)
+        except rate_limit.RateLimited as limited:
+            return self._invitation_page(
+                request, token, view, status=429, error=TOO_MANY_LOGINS, error_field="password",
+                headers={"Retry-After": str(limited.retry_after)},
+            )  # fmt: skip
         except DomainError:
-            await limiter.hit(rate_limit.FAILED_LOGIN_PER_EMAIL, email)
-            await limiter.hit(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
             return self._invitation_page(
                 request, token, view, status=401,
                 error=WRONG_PASSWORD.format(email=email), error_field="password",

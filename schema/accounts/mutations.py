@@ -25,28 +25,20 @@ RESET_REQUESTED = (
 )
 
 
-async def _counting(context: Context, limit: rate_limit.Limit, key: str, message: str) -> None:
-    """Counts the attempt first, then refuses when it is one too many."""
-    limiter = context.services.limiter
-    if await limiter.exceeded(limit, key):
-        raise DomainError(ErrorCode.RATE_LIMITED, message)
-    await limiter.hit(limit, key)
-
-
 async def _guessing_account_token(
     context: Context, work: Callable[[], Awaitable[AccountModel]]
 ) -> AccountModel:
     """Failed presentations of an emailed account link count per address."""
-    limiter, address = context.services.limiter, context.client_address
-    limit = rate_limit.ACCOUNT_TOKEN_GUESSES_PER_ADDRESS
-    if await limiter.exceeded(limit, address):
-        raise DomainError(ErrorCode.RATE_LIMITED, "Too many link attempts; try later")
-    try:
-        return await context.commit(work)
-    except DomainError as error:
-        if error.code in (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED):
-            await limiter.hit(limit, address)
-        raise
+    checks = [(rate_limit.ACCOUNT_TOKEN_GUESSES_PER_ADDRESS, context.client_address)]
+    async with rate_limit.attempt(
+        context.services.limiter, checks, "Too many link attempts", rate_limit.token_refused
+    ):
+        account = await context.commit(work)
+    return account
+
+
+def _wrong_current_password(outcome: BaseException | None) -> bool:
+    return isinstance(outcome, DomainError) and outcome.field == "current"
 
 
 @strawberry.type
@@ -60,6 +52,11 @@ class AccountMutation:
         self, info: Info, email: str, password: str, display_name: str | None = None
     ) -> AuthPayload:
         settings = info.context.settings
+        address = info.context.client_address
+        await rate_limit.take_all(
+            info.context.services.limiter, [(rate_limit.SIGNUP_PER_ADDRESS, address)],
+            "Too many sign-ups from your address",
+        )  # fmt: skip
 
         async def create() -> AccountModel:
             account = await accounts.create_account(
@@ -75,19 +72,16 @@ class AccountMutation:
     @strawberry.mutation
     @returns_payload(AuthPayload)
     async def log_in(self, info: Info, email: str, password: str) -> AuthPayload:
-        limiter = info.context.services.limiter
-        email_key = email.strip().lower()
-        address = info.context.client_address
-        if await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_EMAIL, email_key) or (
-            await limiter.exceeded(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
+        checks = rate_limit.log_in_checks(info.context.client_address, email)
+        # Counted before the password is checked (concurrent guesses cannot all slip
+        # through); only a failed log-in keeps its count.
+        async with rate_limit.attempt(
+            info.context.services.limiter,
+            checks,
+            "Too many failed log-ins",
+            rate_limit.failed_log_in,
         ):
-            raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed log-ins; try later")
-        try:
             account = await accounts.authenticate(email, password)
-        except DomainError:
-            await limiter.hit(rate_limit.FAILED_LOGIN_PER_EMAIL, email_key)
-            await limiter.hit(rate_limit.FAILED_LOGIN_PER_ADDRESS, address)
-            raise
         token = await accounts.open_session(account, info.context.settings.SESSION_TTL_HOURS)
         return AuthPayload(token=token, account=Account.of(account))
 
@@ -113,11 +107,11 @@ class AccountMutation:
     @returns_payload(RequestPasswordResetPayload)
     async def request_password_reset(self, info: Info, email: str) -> RequestPasswordResetPayload:
         context = info.context
-        too_many = "Too many password reset requests; try again in an hour"
-        await _counting(context, rate_limit.PASSWORD_RESETS_PER_ADDRESS, context.client_address,
-                        too_many)  # fmt: skip
-        await _counting(context, rate_limit.PASSWORD_RESETS_PER_EMAIL, email.strip().lower(),
-                        too_many)  # fmt: skip
+        checks = [(rate_limit.PASSWORD_RESETS_PER_ADDRESS, context.client_address),
+                  (rate_limit.PASSWORD_RESETS_PER_EMAIL, email.strip().lower()[:320])]  # fmt: skip
+        await rate_limit.take_all(
+            context.services.limiter, checks, "Too many password reset requests"
+        )  # fmt: skip
         minutes = context.settings.PASSWORD_RESET_TTL_MINUTES
         await context.commit(lambda: account_care.request_password_reset(email, minutes))
         return RequestPasswordResetPayload(message=RESET_REQUESTED.format(minutes=minutes))
@@ -141,18 +135,15 @@ class AccountMutation:
     async def change_password(self, info: Info, current: str, new: str) -> AccountPayload:
         context = info.context
         account = context.caller_for_mutation()
-        limiter = context.services.limiter
-        limit = rate_limit.FAILED_LOGIN_PER_EMAIL
-        if await limiter.exceeded(limit, account.email):
-            raise DomainError(ErrorCode.RATE_LIMITED, "Too many wrong passwords; try later")
-        try:
+        # A wrong current password counts like a failed log-in (same limits, same keys).
+        checks = rate_limit.log_in_checks(context.client_address, account.email)
+        async with rate_limit.attempt(
+            context.services.limiter, checks, "Too many wrong passwords",
+            _wrong_current_password,
+        ):  # fmt: skip
             changed = await context.commit(lambda: account_care.change_password(
                 account, current, new, keep_session=context.session_token
             ))  # fmt: skip
-        except DomainError as error:
-            if error.field == "current":
-                await limiter.hit(limit, account.email)
-            raise
         return AccountPayload(account=Account.of(changed))
 
     @strawberry.mutation(description="Confirm the account's email with the emailed token.")
@@ -172,8 +163,11 @@ class AccountMutation:
         account = context.caller_for_mutation()
         if account_care.is_verified(account):
             raise DomainError(ErrorCode.INVALID_STATE, "This email address is already verified")
-        await _counting(context, rate_limit.VERIFICATION_RESENDS_PER_ACCOUNT, str(account.id),
-                        "Too many verification emails; try again in an hour")  # fmt: skip
+        await rate_limit.take_all(
+            context.services.limiter,
+            [(rate_limit.VERIFICATION_RESENDS_PER_ACCOUNT, str(account.id))],
+            "Too many verification emails",
+        )
         ttl = context.settings.EMAIL_VERIFICATION_TTL_HOURS
         await context.commit(lambda: account_care.send_verification(account, ttl))
         return AccountPayload(account=Account.of(account))

@@ -24,11 +24,10 @@ async def _inviting(context: Context) -> AccountModel:
     """Invitations send email to strangers: capped per owner."""
     owner = context.caller_for_mutation()
     account_care.require_verified(owner)  # before counting: a refusal costs no quota
-    limiter = context.services.limiter
-    key = str(owner.id)
-    if await limiter.exceeded(rate_limit.INVITATIONS_PER_OWNER, key):
-        raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitations; try again later")
-    await limiter.hit(rate_limit.INVITATIONS_PER_OWNER, key)
+    await rate_limit.take_all(
+        context.services.limiter, [(rate_limit.INVITATIONS_PER_OWNER, str(owner.id))],
+        "Too many invitations",
+    )  # fmt: skip
     return owner
 
 
@@ -36,15 +35,13 @@ async def _guarding_token(
     context: Context, token: str | None, change: Callable[[], Awaitable[Any]]
 ) -> Any:
     """Failed token presentations count towards the per-address guess limit."""
-    limiter, address = context.services.limiter, context.client_address
-    if token is not None and await limiter.exceeded(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address):
-        raise DomainError(ErrorCode.RATE_LIMITED, "Too many invitation attempts; try later")
-    try:
+    if token is None:
         return await context.commit(change)
-    except DomainError as error:
-        if token is not None and error.code in (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED):
-            await limiter.hit(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address)
-        raise
+    async with rate_limit.attempt(
+        context.services.limiter, [(rate_limit.TOKEN_GUESSES_PER_ADDRESS, context.client_address)],
+        "Too many invitation attempts", rate_limit.token_refused,
+    ):  # fmt: skip
+        return await context.commit(change)
 
 
 def _ttl(context: Context) -> int:

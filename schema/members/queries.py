@@ -9,7 +9,7 @@ from domain import access, rate_limit, versions
 from domain import members as lifecycle
 from domain.account_care import is_verified
 from domain.clock import utcnow
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError
 from models import Member as MemberModel
 from models import MemberStatus as Status
 from models import Share as ShareModel
@@ -99,14 +99,14 @@ class MemberQuery:
 
     @strawberry.field(description="For the page behind the emailed link; needs no login.")
     async def invitation_by_token(self, info: Info, token: str) -> Invitation | None:
-        limiter = info.context.services.limiter
-        address = info.context.client_address
         versions.not_cacheable("token look-ups are rate limited")
-        if await limiter.exceeded(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address):
-            raise ApiError(ErrorCode.RATE_LIMITED, "Too many invitation look-ups; try later")
+        checks = [(rate_limit.TOKEN_GUESSES_PER_ADDRESS, info.context.client_address)]
         try:
-            member = await lifecycle.invitation_by_token(token)
+            async with rate_limit.attempt(
+                info.context.services.limiter, checks, "Too many invitation look-ups",
+                rate_limit.token_refused,
+            ):  # fmt: skip
+                member = await lifecycle.invitation_by_token(token)
         except DomainError as error:
-            await limiter.hit(rate_limit.TOKEN_GUESSES_PER_ADDRESS, address)
-            raise ApiError(error.code, error.message) from None
+            raise ApiError.of(error) from None
         return Invitation.of(member)

@@ -226,6 +226,7 @@ async def test_token_guesses_are_rate_limited_per_address(
     # The page and the API count the same guesses.
     api = await gql(INVITATION_BY_TOKEN, t=token)
     assert api.codes() == ["RATE_LIMITED"]
+    assert api.errors[0]["extensions"]["retryAfter"] > 0
 
 
 async def test_answered_invitation_cannot_be_answered_again_by_a_stale_form(

@@ -61,3 +61,16 @@ async def mark_verified_in(database_url: str, account_id: str) -> None:
         await mark_verified(account_id)
     finally:
         await Tortoise.close_connections()
+
+
+def emailed_verification_token(database_url: str, account_id: str) -> str:
+    """The token of the verification email still waiting in the outbox (no worker ran),
+    read from a SQLite database another thread or process serves."""
+    import json
+    import sqlite3
+
+    with sqlite3.connect(database_url.removeprefix("sqlite://")) as db:
+        rows = db.execute("SELECT payload FROM outbox_job WHERE job = 'email_verification_email'")
+        payloads = [json.loads(raw) for (raw,) in rows]
+    (token,) = [p["token"] for p in payloads if p["account_id"] == account_id]
+    return str(token)

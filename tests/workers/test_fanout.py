@@ -48,8 +48,8 @@ async def test_group_share_sends_one_email_per_environment_once(gql, mailbox, st
         await owner.gql(UPDATE_SHARES, id=member_id, shares=group_share)
         await settle()
         assert shared_subjects(mailbox, invitee.email) == [
-            "Sharon shared the environment api-staging with you",
-            "Sharon shared the environment web-staging with you",
+            '"Sharon" shared the environment api-staging with you',
+            '"Sharon" shared the environment web-staging with you',
         ]
         # Shared again in other ways, removed and re-shared: never a second email.
         await owner.gql(UPDATE_SHARES, id=member_id, shares=[*group_share,
@@ -60,9 +60,9 @@ async def test_group_share_sends_one_email_per_environment_once(gql, mailbox, st
         await settle()
     subjects = shared_subjects(mailbox, invitee.email)
     assert subjects == sorted([
-        "Sharon shared the environment api-staging with you",
-        "Sharon shared the environment web-staging with you",
-        "Sharon shared the environment not-shared with you",  # newly visible via the root
+        '"Sharon" shared the environment api-staging with you',
+        '"Sharon" shared the environment web-staging with you',
+        '"Sharon" shared the environment not-shared with you',  # newly visible via the root
     ])  # fmt: skip
     assert await ShareNotice.filter(member_id=member_id).count() == 3
     text, html = parts(next(m for m in mailbox.to(invitee.email) if "api-staging" in m["Subject"]))
@@ -92,7 +92,7 @@ async def test_trial_expiry_happens_once_and_mails_member_and_owner(gql, mailbox
         await settle()
     assert sorted(trial_mail()) == sorted([
         f"{invitee.email}'s trial ended: their access is paused",
-        "Your trial ended: access to Trudy's environments is paused",
+        'Your trial ended: access to "Trudy"\'s environments is paused',
     ])  # fmt: skip
     assert [m["To"] for m in mailbox.messages if "Your trial" in m["Subject"]] == [invitee.email]
     assert [m["To"] for m in mailbox.messages if "their access" in m["Subject"]] == [owner.email]
