@@ -110,3 +110,43 @@ async def test_owner_actions_change_the_environment(gql: GraphQLClient) -> None:
     assert [e["code"] for e in r.payload("startEnvironment")["errors"]] == ["INVALID_STATE"]
     names = {e["name"] for e in (await owner.gql("{ environments { name } }")).data["environments"]}
     assert names == {"cl-1"}
+
+
+async def test_a_foreign_environment_costs_what_a_random_id_costs(gql) -> None:
+    """Same answer and the same database work, so timing tells nothing either."""
+    import logging
+    import uuid
+
+    from tests.utils.accounts import sign_up
+
+    owner, stranger = await sign_up(gql, "owner"), await sign_up(gql, "stranger")
+    env = (
+        await owner.gql("""mutation { createEnvironment(input: { name: "secret-app" }) {
+        environment { id } errors { code } } }""")
+    ).ok("createEnvironment")["environment"]["id"]
+    fresh = stranger.gql.as_(stranger.token)
+    fresh.headers["Cache-Control"] = "no-cache"
+    query = "query($id: ID!) { environment(id: $id) { id } }"
+
+    class Count(logging.Handler):
+        statements = 0
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().lstrip().upper().startswith("SELECT"):
+                Count.statements += 1
+
+    db_log = logging.getLogger("tortoise.db_client")
+    handler, level = Count(), db_log.level
+    db_log.addHandler(handler)
+    db_log.setLevel(logging.DEBUG)
+    try:
+        counts, answers = [], []
+        for target in (env, str(uuid.uuid4())):
+            Count.statements = 0
+            answers.append((await fresh(query, id=target)).data)
+            counts.append(Count.statements)
+    finally:
+        db_log.removeHandler(handler)
+        db_log.setLevel(level)
+    assert answers == [{"environment": None}, {"environment": None}]
+    assert counts[0] == counts[1]
