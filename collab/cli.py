@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from collab.settings import Settings
 
 app = typer.Typer(help="collab-gateway: share PaaS environments with collaborators.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -28,12 +32,12 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
     """Run the gateway (uvicorn)."""
-    import uvicorn
-
     from gateway.app import create_app
+    from gateway.server import serve as run_server
 
+    settings = _configure_logging()
     _require_migrated()
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
+    run_server(create_app(settings), host=host, port=port, grace=settings.SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command()
@@ -41,8 +45,18 @@ def worker() -> None:
     """Run an arq worker against REDIS_URL."""
     from workers.settings import run_worker
 
+    _configure_logging()
     _require_migrated()
     asyncio.run(run_worker())
+
+
+def _configure_logging() -> Settings:
+    from collab import logs
+    from collab.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT)
+    return settings
 
 
 def _require_migrated() -> None:

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     # runs) can share one Redis.
     REDIS_KEY_PREFIX: str = "collab"
     MAX_SUBSCRIPTIONS_PER_CONNECTION: int = 5
+    # Operations (issue 10).
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["json", "text"] = "json"
+    # How long a SQLite statement waits for another process's write lock before giving up.
+    SQLITE_BUSY_TIMEOUT_MS: int = 10_000
+    # SIGTERM: how long the gateway lets requests in flight finish before it stops.
+    SHUTDOWN_GRACE_SECONDS: float = 20.0
+    # Longest pause between two reconnection attempts to a database or Redis that is down.
+    RECONNECT_BACKOFF_MAX_SECONDS: float = 5.0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -12,7 +12,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from gateway.auth import authenticate, is_platform
+from gateway.outages import RETRY_AFTER
 from schema.context import Context, Services
+from schema.errors import SERVICE_UNAVAILABLE
 from schema.root import schema
 
 
@@ -40,6 +42,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             services=self.services, account=account, session_token=token,
             is_platform=platform, client_address=client, request=request,
         )  # fmt: skip
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """503 (with Retry-After) when a dependency was down, so proxies and clients retry."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        for result in results:
+            codes = {(e.get("extensions") or {}).get("code") for e in result.get("errors") or ()}
+            if SERVICE_UNAVAILABLE in codes:
+                response.status_code = 503
+                response.headers["Retry-After"] = RETRY_AFTER
+                break
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         from strawberry.exceptions import ConnectionRejectionError

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import strawberry
 
+from collab.retries import retry_when_locked
 from domain.environments import committing_denials
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import AfterCommit
@@ -65,8 +66,12 @@ class Context:
 
     async def commit(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a mutation's change in one unit of work (jobs and live events released after
-        commit, refused attempts still audited), then forget what the request had cached."""
-        result = await committing_denials(self.services.after_commit, work)
+        commit, refused attempts still audited), then forget what the request had cached.
+        A change that met another process's SQLite write lock is rolled back and run again
+        (collab.retries); a change that keeps meeting it answers SERVICE_UNAVAILABLE."""
+        result = await retry_when_locked(
+            lambda: committing_denials(self.services.after_commit, work)
+        )
         self.refresh()
         return result
 

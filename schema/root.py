@@ -15,6 +15,7 @@ from schema.environments.queries import EnvironmentQuery
 from schema.errors import HideInternalErrors
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
+from schema.metrics import OperationMetrics
 from schema.notifications.queries import NotificationQuery
 from schema.permissions import RequiresPolicy
 from schema.platform.mutations import PlatformMutation
@@ -37,7 +38,8 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     schema_directives=[RequiresPolicy],
-    extensions=[HideInternalErrors],
+    # OperationMetrics first: it sees the errors after HideInternalErrors has coded them.
+    extensions=[OperationMetrics, HideInternalErrors],
 )
 
 

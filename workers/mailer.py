@@ -21,6 +21,7 @@ from email.utils import formatdate, make_msgid
 import aiosmtplib
 from tortoise.exceptions import IntegrityError
 
+from collab import metrics
 from collab.settings import Settings
 from models import SentEmail
 
@@ -145,6 +146,7 @@ class Batch:
         except PermanentMailError as exc:
             await _release(email)
             self.report.refused.append((email, str(exc)))
+            metrics.email_refused()
             return False
         except TransientMailError:
             await _release(email)
@@ -154,6 +156,7 @@ class Batch:
             error = _classify(exc)
             if isinstance(error, PermanentMailError):
                 self.report.refused.append((email, str(error)))
+                metrics.email_refused()
                 await self._reset()
                 return False
             await self._drop()
@@ -162,6 +165,7 @@ class Batch:
             await _release(email)
             raise
         self.report.sent.append(email)
+        metrics.email_sent()
         log.info("sent %s to %s", email.key, email.to)
         return True
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from arq import Retry
 
+from collab import logs, metrics
 from collab.settings import Settings
 from domain.clock import utcnow
 from domain.jobs import Job
@@ -74,6 +75,7 @@ async def _finish(row: OutboxJob, status: OutboxStatus, error: str | None) -> No
         status=status, finished_at=utcnow(), last_error=error,
         payload=_public_payload(row.payload or {}),
     )  # fmt: skip
+    metrics.job_finished(row.job, status.value.lower())
 
 
 async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
@@ -87,6 +89,8 @@ async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
     row = await OutboxJob.get_or_none(id=row_id)
     if row is None or row.status is not OutboxStatus.PENDING:
         return "skipped"
+    # This job's log lines carry the id of the request that caused it (collab.logs).
+    logs.set_request_id((row.payload or {}).get("request_id"))
     attempt = row.attempts + 1
     await OutboxJob.filter(id=row.id).update(
         attempts=attempt, available_at=utcnow() + timedelta(seconds=policy.lease)
@@ -111,6 +115,7 @@ async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
         await OutboxJob.filter(id=row.id).update(
             last_error=error, available_at=utcnow() + timedelta(seconds=delay)
         )
+        metrics.job_finished(row.job, "retried")
         raise Retry(defer=delay) from exc
     if report is not None and report.refused:
         refused = "; ".join(f"{email.to}: {why}" for email, why in report.refused)
