@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     SHUTDOWN_GRACE_SECONDS: float = 20.0
     # Longest pause between two reconnection attempts to a database or Redis that is down.
     RECONNECT_BACKOFF_MAX_SECONDS: float = 5.0
+    # Touched by a running worker every poll; `collab worker --check` reads it.
+    WORKER_HEARTBEAT_FILE: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -18,10 +18,13 @@ from arq import Retry
 from arq.worker import Worker
 
 from collab import outages
+from workers import health
 
 
 class ResilientWorker(Worker):
     async def _poll_iteration(self) -> None:
+        settings = self.ctx.get("settings")
+        health.beat(getattr(settings, "WORKER_HEARTBEAT_FILE", None))
         watch = outages.watch(outages.REDIS)
         try:
             await super()._poll_iteration()
