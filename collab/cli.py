@@ -61,8 +61,12 @@ def worker(
         raise typer.Exit(0 if heartbeat_fresh(get_settings().WORKER_HEARTBEAT_FILE) else 1)
     from workers.settings import run_worker
 
-    _configure_logging()
+    settings = _configure_logging()
     _require_migrated()
+    if settings.WORKER_METRICS_PORT:
+        from collab import metrics
+
+        metrics.serve_http(settings.WORKER_METRICS_PORT)
     asyncio.run(run_worker())
 
 

@@ -173,16 +173,26 @@ async def outbox_families(now: datetime) -> list[GaugeMetricFamily]:
     return [depth, oldest]
 
 
-def render(extra: Iterable[GaugeMetricFamily] = ()) -> bytes:
-    """The text exposition of this process (or of all, in multiprocess mode) plus `extra`."""
+def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        body = generate_latest(registry)
-    else:
-        from prometheus_client import REGISTRY
+        return registry
+    from prometheus_client import REGISTRY
 
-        body = generate_latest(REGISTRY)
+    return REGISTRY
+
+
+def serve_http(port: int, host: str = "0.0.0.0") -> None:
+    """For processes without a web server of their own (the worker): /metrics on a port."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=_registry())
+
+
+def render(extra: Iterable[GaugeMetricFamily] = ()) -> bytes:
+    """The text exposition of this process (or of all, in multiprocess mode) plus `extra`."""
+    body = generate_latest(_registry())
     snapshot = CollectorRegistry()
     snapshot.register(_Snapshot(extra))
     return body + generate_latest(snapshot)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     RECONNECT_BACKOFF_MAX_SECONDS: float = 5.0
     # Touched by a running worker every poll; `collab worker --check` reads it.
     WORKER_HEARTBEAT_FILE: str | None = None
+    # `collab worker` serves its own /metrics on this port (0: none; the gateway's
+    # /metrics includes workers on the same host when PROMETHEUS_MULTIPROC_DIR is shared).
+    WORKER_METRICS_PORT: int = 0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
