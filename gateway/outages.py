@@ -49,7 +49,7 @@ class ServiceUnavailableMiddleware:
             if started or not outages.unavailable(exc):
                 raise
             outages.watch(outages.dependency_of(exc)).failed(exc, "gateway request")
-            log.warning("answered 503: %s: %s", type(exc).__name__, exc)
+            log.info("answered 503: %s: %s", type(exc).__name__, exc)
             payload = body(logs.current_request_id())
             await send({"type": "http.response.start", "status": 503, "headers": [
                 (b"content-type", b"application/json"), (b"retry-after", RETRY_AFTER.encode()),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.tools import merge_types
+import logging
 
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from collab import outages
 from schema.access.queries import AccessQuery
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
@@ -12,7 +17,7 @@ from schema.audit.queries import AuditQuery
 from schema.environments.groups import GroupMutation
 from schema.environments.mutations import EnvironmentMutation
 from schema.environments.queries import EnvironmentQuery
-from schema.errors import HideInternalErrors
+from schema.errors import SERVICE_UNAVAILABLE, HideInternalErrors
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
 from schema.metrics import OperationMetrics
@@ -22,6 +27,8 @@ from schema.platform.mutations import PlatformMutation
 from schema.roles.mutations import RoleMutation
 from schema.roles.queries import RoleQuery
 from schema.subscriptions import SharedWithMeSubscription
+
+log = logging.getLogger(__name__)
 
 QUERIES: tuple[type, ...] = (AccountQuery, MemberQuery, NotificationQuery, RoleQuery,
                              EnvironmentQuery, AccessQuery, AuditQuery)  # fmt: skip
@@ -33,7 +40,26 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
-schema = strawberry.Schema(
+
+class CollabSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """A dependency that is down is not a bug: no traceback per request (collab.outages
+        logs the outage once); everything else is logged with its traceback."""
+        unexpected = [e for e in errors if not _unavailable(e)]
+        if len(unexpected) < len(errors):
+            log.info("%d error(s) answered SERVICE_UNAVAILABLE", len(errors) - len(unexpected))
+        super().process_errors(unexpected, execution_context)
+
+
+def _unavailable(error: GraphQLError) -> bool:
+    if (error.extensions or {}).get("code") == SERVICE_UNAVAILABLE:
+        return True
+    return error.original_error is not None and outages.unavailable(error.original_error)
+
+
+schema = CollabSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
