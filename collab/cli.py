@@ -7,7 +7,7 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -41,7 +41,9 @@ def serve(
 
     settings = _configure_logging()
     _require_migrated()
-    run_server(create_app(settings), host=host, port=port, grace=settings.SHUTDOWN_GRACE_SECONDS)
+    run_server(
+        create_app(settings), host=host, port=port, grace=settings.GATEWAY_SHUTDOWN_GRACE_SECONDS
+    )
 
 
 @app.command()
@@ -155,8 +157,32 @@ def outbox_retry(job_id: str = typer.Argument(..., help="The outbox job id.")) -
     """Put a failed (or backing-off) job back in the queue, due now."""
     from collab import outbox_admin
 
+    _outbox_action(lambda: outbox_admin.retry(job_id))
+
+
+@outbox_app.command("resend-email")
+def outbox_resend_email(key: str = typer.Argument(..., help="The in-doubt email's key.")) -> None:
+    """Send an in-doubt email again (it may then arrive twice)."""
+    _outbox_action(lambda: _admin().resend_email(key))
+
+
+@outbox_app.command("dismiss-email")
+def outbox_dismiss_email(key: str = typer.Argument(..., help="The in-doubt email's key.")) -> None:
+    """Record an in-doubt email as sent (its recipient confirmed it arrived)."""
+    _outbox_action(lambda: _admin().dismiss_email(key))
+
+
+def _admin() -> Any:
+    from collab import outbox_admin
+
+    return outbox_admin
+
+
+def _outbox_action(action: Callable[[], Awaitable[str]]) -> None:
+    from collab import outbox_admin
+
     try:
-        typer.echo(asyncio.run(_with_database(lambda: outbox_admin.retry(job_id))))
+        typer.echo(asyncio.run(_with_database(action)))
     except outbox_admin.RetryRefused as exc:
         typer.echo(f"collab: {exc}", err=True)
         raise typer.Exit(1) from None

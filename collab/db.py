@@ -21,7 +21,6 @@ def connection(database_url: str, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIM
     credentials = config.setdefault("credentials", {})
     credentials.setdefault("journal_mode", "WAL")
     credentials.setdefault("busy_timeout", busy_timeout_ms)
-    credentials.setdefault("synchronous", "NORMAL")  # safe with WAL; fsync at checkpoints
     return config
 
 

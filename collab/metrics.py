@@ -170,7 +170,16 @@ async def outbox_families(now: datetime) -> list[GaugeMetricFamily]:
     )
     started = first.get("first") if first else None
     oldest.add_metric([], max(0.0, (now - started).total_seconds()) if started else 0.0)
-    return [depth, oldest]
+    families = [depth, oldest]
+    from models import SentEmail
+
+    if "status" in SentEmail._meta.fields_map:  # the workers' delivery states (item 3)
+        in_doubt = GaugeMetricFamily(
+            "collab_emails_in_doubt", "Emails whose fate is unknown, awaiting an operator."
+        )
+        in_doubt.add_metric([], float(await SentEmail.filter(status="IN_DOUBT").count()))
+        families.append(in_doubt)
+    return families
 
 
 def _registry() -> CollectorRegistry:

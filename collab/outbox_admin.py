@@ -9,6 +9,7 @@ at once; a worker's relay hands it to arq within a second.
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,10 +47,23 @@ class RetryRefused(Exception):
 
 
 async def in_doubt_emails(limit: int) -> list[Row]:
-    """HOOK (issue 10, item 3): emails whose fate is unknown, from the workers' in-doubt
-    status once it exists (`workers` branch). Until then none are recorded, so none
-    are listed."""
-    return []
+    """Emails whose fate is unknown (claimed, handed to SMTP, never confirmed), from the
+    workers' delivery records (`domain.deliveries`, issue 10 item 3). HOOK: on a build
+    without that module none are recorded, so none are listed."""
+    if not deliveries_available():
+        return []
+    from domain import deliveries  # type: ignore[attr-defined,unused-ignore]
+
+    found = await deliveries.list_in_doubt_emails(limit)
+    return [
+        Row(e.key, "email", "IN_DOUBT", 0, e.claimed_at, None, None,
+            f"to {e.recipient}: {e.subject}" + (" (resend queued)" if e.resend_queued else ""))
+        for e in found
+    ]  # fmt: skip
+
+
+def deliveries_available() -> bool:
+    return importlib.util.find_spec("domain.deliveries") is not None
 
 
 async def listing(statuses: set[str], limit: int = 100) -> list[Row]:
@@ -92,3 +106,34 @@ async def retry(row_id: str) -> str:
     )  # fmt: skip
     was = "failed" if row.status is OutboxStatus.FAILED else "pending"
     return f"job {row_id} ({row.job}, was {was}) is due now; a worker picks it up shortly"
+
+
+async def resend_email(key: str) -> str:
+    """Sends an in-doubt email again, as it was stored (the recipient may get it twice:
+    the operator's call). Raises RetryRefused."""
+    if not deliveries_available():
+        raise RetryRefused("this build records no in-doubt emails")
+    from domain import deliveries  # type: ignore[attr-defined,unused-ignore]
+    from domain.errors import DomainError
+    from domain.unit_of_work import unit_of_work
+
+    try:
+        async with unit_of_work(None):  # no enqueue here: a worker's relay picks it up
+            row = await deliveries.resend_in_doubt_email(key)
+    except DomainError as exc:
+        raise RetryRefused(exc.message) from None
+    return f"email {key} queued to be sent again (outbox job {row.id})"
+
+
+async def dismiss_email(key: str) -> str:
+    """The operator knows the in-doubt email arrived: record it as sent."""
+    if not deliveries_available():
+        raise RetryRefused("this build records no in-doubt emails")
+    from domain import deliveries  # type: ignore[attr-defined,unused-ignore]
+    from domain.errors import DomainError
+
+    try:
+        await deliveries.dismiss_in_doubt_email(key)
+    except DomainError as exc:
+        raise RetryRefused(exc.message) from None
+    return f"email {key} recorded as sent"

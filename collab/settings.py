@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # How long a SQLite statement waits for another process's write lock before giving up.
     SQLITE_BUSY_TIMEOUT_MS: int = 10_000
     # SIGTERM: how long the gateway lets requests in flight finish before it stops.
-    SHUTDOWN_GRACE_SECONDS: float = 20.0
+    GATEWAY_SHUTDOWN_GRACE_SECONDS: float = 20.0
     # Longest pause between two reconnection attempts to a database or Redis that is down.
     RECONNECT_BACKOFF_MAX_SECONDS: float = 5.0
     # Touched by a running worker every poll; `collab worker --check` reads it.

@@ -1,7 +1,7 @@
 """Graceful shutdown: requests in flight finish, websockets are told "going away" (1001).
 
 uvicorn (see `gateway.server`) stops accepting connections on SIGTERM and waits up to
-`SHUTDOWN_GRACE_SECONDS` for HTTP requests in flight. Websockets would otherwise be cut
+`GATEWAY_SHUTDOWN_GRACE_SECONDS` for HTTP requests in flight. Websockets would otherwise be cut
 with 1012 (service restart); `Drain.close_websockets()` first sends each a close frame
 with 1001 and ends the application's side of it, so subscriptions stop and clean up.
 """

@@ -1,7 +1,7 @@
 """`collab serve`: uvicorn, with a shutdown that drains (see gateway.draining).
 
 On SIGTERM or Ctrl-C: stop accepting connections, close websockets with 1001, let HTTP
-requests in flight finish within `SHUTDOWN_GRACE_SECONDS`, then run the lifespan's
+requests in flight finish within `GATEWAY_SHUTDOWN_GRACE_SECONDS`, then run the lifespan's
 shutdown (database and Redis connections closed).
 """
 

@@ -85,6 +85,8 @@ async def test_outbox_lists_pending_and_failed_jobs_and_retries_one(
     assert code == 1 and "done already" in err
     code, _, err = await collab("outbox", "retry", "not-an-id", env=env)
     assert code == 1 and "not an outbox id" in err
+    code, _, err = await collab("outbox", "resend-email", "invite:unknown", env=env)
+    assert code == 1 and err.startswith("collab: ")  # no such in-doubt email
 
 
 # Configuration and processes, not SQL: one database is enough.

@@ -38,7 +38,7 @@ def sqlite_file(tmp_path) -> str:
 async def test_sigterm_finishes_the_request_in_flight_and_closes_websockets_1001(
     sqlite_file, tmp_path, redis_url
 ):
-    env = stack_env(sqlite_file, redis_url, 1, SHUTDOWN_GRACE_SECONDS="15",
+    env = stack_env(sqlite_file, redis_url, 1, GATEWAY_SHUTDOWN_GRACE_SECONDS="15",
                     SQLITE_BUSY_TIMEOUT_MS="20000")  # fmt: skip
     stack = Stack(env, tmp_path)
     try:
