@@ -23,8 +23,14 @@ from typing import Any
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
-# Attributes every LogRecord has; anything else was passed in `extra=` and is kept.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else was passed in `extra=` and is kept
+# (but uvicorn's terminal-coloured copy of its message).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+    "taskName",
+}
 
 
 def current_request_id() -> str | None:

@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.ops.stack import SIGN_UP, Stack, post, sign_up, stack_env
+from tests.ops.test_observability import metric
 from tests.utils import databases
 from tests.utils.accounts import PASSWORD
 
@@ -59,6 +60,9 @@ async def test_sigterm_finishes_the_request_in_flight_and_closes_websockets_1001
                 break
             await asyncio.sleep(0.05)
         await redis.aclose()
+        async with httpx.AsyncClient() as client:
+            scraped = (await client.get(f"{url}/metrics")).text
+        assert metric(scraped, "collab_open_subscriptions") == 1
 
         lock = sqlite3.connect(sqlite_file.removeprefix("sqlite://"), isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")  # the gateway's next write waits for this
