@@ -59,8 +59,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 yield
             finally:
+                dependencies.stopped = True
                 probe.cancel()
-                await asyncio.gather(probe, return_exceptions=True)
+                await asyncio.wait({probe}, timeout=5)
         finally:
             await Tortoise.close_connections()
             await redis.aclose()

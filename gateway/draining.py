@@ -49,7 +49,8 @@ class Drain:
         if self.sockets:
             self.all_closed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.all_closed.wait(), within)
+                async with asyncio.timeout(within):
+                    await self.all_closed.wait()
         if sockets:
             log.info("closed %d websocket(s) with 1001 going away", len(sockets))
         return len(sockets)

@@ -20,14 +20,19 @@ HEALTHY_INTERVAL = 5.0
 class Dependencies:
     def __init__(self, redis: Redis, backoff_max: float) -> None:
         self.redis = redis
+        self.stopped = False
         self.database = outages.watch(outages.DATABASE, backoff_max)
         self.redis_watch = outages.watch(outages.REDIS, backoff_max)
 
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancellation
+    # that stops the probe at shutdown, which then never ends.
     async def _database(self) -> None:
-        await asyncio.wait_for(get_connection("default").execute_query("SELECT 1"), 3)
+        async with asyncio.timeout(3):
+            await get_connection("default").execute_query("SELECT 1")
 
     async def _redis(self) -> None:
-        await asyncio.wait_for(self.redis.ping(), 3)
+        async with asyncio.timeout(3):
+            await self.redis.ping()
 
     async def check(self) -> dict[str, str]:
         """{"database": "ok" | "down: <why>", "redis": ...}; updates the watches."""
@@ -45,7 +50,7 @@ class Dependencies:
         return result
 
     async def watch_forever(self) -> None:
-        while True:
+        while not self.stopped:
             await self.check()
             pauses = [w.delay() for w in (self.database, self.redis_watch) if w.down]
             await asyncio.sleep(min(pauses) if pauses else HEALTHY_INTERVAL)
