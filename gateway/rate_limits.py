@@ -5,14 +5,11 @@ Fails open: if Redis is unreachable a log-in is not refused for it.
 
 from __future__ import annotations
 
-import logging
-
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from collab import outages
 from domain.rate_limit import Limit
-
-log = logging.getLogger(__name__)
 
 
 class RedisRateLimiter:
@@ -26,8 +23,8 @@ class RedisRateLimiter:
     async def exceeded(self, limit: Limit, key: str) -> bool:
         try:
             value = await self.redis.get(self._key(limit, key))
-        except (RedisError, OSError):
-            log.warning("rate limiter unavailable; allowing")
+        except (RedisError, OSError) as exc:
+            outages.watch(outages.REDIS).failed(exc, "rate limits fail open")
             return False
         return value is not None and int(value) >= limit.max_hits
 
@@ -38,5 +35,5 @@ class RedisRateLimiter:
                 pipe.incr(name)
                 pipe.expire(name, limit.window_seconds, nx=True)
                 await pipe.execute()
-        except (RedisError, OSError):
-            log.warning("rate limiter unavailable; hit not counted")
+        except (RedisError, OSError) as exc:
+            outages.watch(outages.REDIS).failed(exc, "rate limits fail open")

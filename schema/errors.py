@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from collab import logs, metrics, outages
 from domain.errors import DomainError, ErrorCode
 from schema.enums import ErrorCode as _registered  # noqa: F401 - registers the GraphQL enum
 
@@ -44,11 +45,19 @@ def unauthenticated(token_rejected: bool = False) -> ApiError:
 
 def _is_public(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is None or isinstance(original, (ApiError, DomainError))
+    # A GraphQLError as the cause is graphql-core's own wording about the request (a
+    # variable that does not coerce, say): safe to show, and the client's mistake.
+    return original is None or isinstance(original, (ApiError, DomainError, GraphQLError))
+
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
 class HideInternalErrors(MaskErrors):
-    """Unexpected exceptions become "Internal error" with a code; no stack trace leaks."""
+    """Unexpected exceptions become "Internal error" with a code and the request id (to
+    find the logged traceback); no stack trace leaks. A database that is down or locked
+    is `SERVICE_UNAVAILABLE`: the client should retry, and nothing is broken."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -56,8 +65,20 @@ class HideInternalErrors(MaskErrors):
         )
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        original = error.original_error
+        if original is not None and outages.unavailable(original):
+            outages.watch(outages.dependency_of(original)).failed(original, "graphql")
+            masked = GraphQLError(
+                "The service is briefly unavailable (a dependency is down); try again shortly",
+                nodes=error.nodes, source=error.source, positions=error.positions,
+                path=error.path,
+            )  # fmt: skip
+            code = SERVICE_UNAVAILABLE
+        else:
+            masked = super().anonymise_error(error)
+            code = INTERNAL_SERVER_ERROR
+        request_id = logs.current_request_id()
+        masked.extensions = {"code": code, **({"requestId": request_id} if request_id else {})}
         return masked
 
 
@@ -75,6 +96,7 @@ def returns_payload(
             try:
                 return await fn(*args, **kwargs)
             except DomainError as error:
+                metrics.error(error.code.value, "payload")
                 return payload(errors=[UserError.of(error)])  # type: ignore[call-arg]
 
         wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]

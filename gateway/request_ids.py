@@ -1,0 +1,39 @@
+"""A request id for every HTTP request and websocket: in the logs, the jobs and the answer.
+
+Taken from an incoming `X-Request-Id` when it is a sane token (a proxy made it), made up
+otherwise; bound for the request's lifetime (collab.logs) and returned in the
+`X-Request-Id` response header.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collab import logs
+
+HEADER = "X-Request-Id"
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = logs.new_request_id(Headers(scope=scope).get(HEADER))
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                headers = MutableHeaders(scope=message)
+                headers[HEADER] = request_id
+            await send(message)
+
+        token = logs.set_request_id(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.reset_request_id(token)
