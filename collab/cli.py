@@ -91,9 +91,6 @@ def worker(
 
 def _ready_to_run() -> Settings:
     settings = startup.settings()
-    from collab import logs
-
-    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT)
     startup.check_database(settings.DATABASE_URL)
     startup.check_redis(settings.redis_url)
     from collab import migrations
@@ -102,6 +99,10 @@ def _ready_to_run() -> Settings:
         asyncio.run(migrations.check(settings.DATABASE_URL))
     except migrations.UnmigratedDatabase as exc:
         startup.refuse(str(exc))
+    from collab import logs
+
+    # After the checks: a refusal stays one plain line on stderr.
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT)
     return settings
 
 
@@ -160,7 +161,7 @@ def outbox(
     ctx: typer.Context,
     status: str = typer.Option("pending,failed,in-doubt",
                                help="Comma-separated: pending, failed, in-doubt."),
-    limit: int = typer.Option(100, min=1, max=10_000),
+    limit: int = typer.Option(100, min=1, max=10_000, help="At most this many of each kind."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:  # fmt: skip
     """List pending (and retrying), failed and in-doubt jobs, oldest first."""
