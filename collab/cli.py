@@ -7,12 +7,17 @@ unmigrated database) is one line on stderr and exit code 2: see collab/startup.p
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
 from collab import startup
 from collab.settings import Settings
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="collab-gateway: share PaaS environments with collaborators. Settings come from "
@@ -50,24 +55,40 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     access_log: bool = typer.Option(True, help="Log every request (off for benchmarks)."),
 ) -> None:
-    """Run the gateway (uvicorn). Refuses to start on an unmigrated database."""
+    """Run the gateway (uvicorn). Refuses to start on an unmigrated database. SIGTERM
+    drains it: see gateway/server.py."""
     settings = _ready_to_run()
-    import uvicorn
-
     from gateway.app import create_app
+    from gateway.server import serve as run_server
 
     proxies = settings.TRUSTED_PROXIES  # X-Forwarded-For is believed from these only
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=bool(proxies),
-                forwarded_allow_ips=proxies or None, ws_max_size=settings.MAX_BODY_BYTES,
-                log_level="info", access_log=access_log)  # fmt: skip
+    run_server(create_app(settings), host=host, port=port,
+               grace=settings.GATEWAY_SHUTDOWN_GRACE_SECONDS, access_log=access_log,
+               proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+               ws_max_size=settings.MAX_BODY_BYTES)  # fmt: skip
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Exit 0 if this host's worker is alive (a fresh heartbeat "
+        "file, WORKER_HEARTBEAT_FILE), 1 otherwise: for container health checks.",
+    ),
+) -> None:
     """Run an arq worker (email, fan-out, cron) against REDIS_URL."""
+    if check:
+        from workers.health import heartbeat_fresh
+
+        raise typer.Exit(0 if heartbeat_fresh(startup.settings().WORKER_HEARTBEAT_FILE) else 1)
     settings = _ready_to_run()
     from workers.settings import run_worker
 
+    if settings.WORKER_METRICS_PORT:
+        from collab import metrics
+
+        metrics.serve_http(settings.WORKER_METRICS_PORT)
     asyncio.run(run_worker(settings))
 
 
@@ -81,6 +102,10 @@ def _ready_to_run() -> Settings:
         asyncio.run(migrations.check(settings.DATABASE_URL))
     except migrations.UnmigratedDatabase as exc:
         startup.refuse(str(exc))
+    from collab import logs
+
+    # After the checks: a refusal stays one plain line on stderr.
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT)
     return settings
 
 
@@ -128,6 +153,164 @@ def dev(
 
     asyncio.run(run_dev(settings, host=host, port=port, redis_port=redis_port,
                         smtp_port=smtp_port, data_dir=Path(settings.COLLAB_DATA_DIR)))  # fmt: skip
+
+
+outbox_app = typer.Typer(help="Outbox jobs the workers have not finished: list, retry.")
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox(
+    ctx: typer.Context,
+    status: str = typer.Option("pending,failed,in-doubt",
+                               help="Comma-separated: pending, failed, in-doubt."),
+    limit: int = typer.Option(100, min=1, max=10_000, help="At most this many of each kind."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:  # fmt: skip
+    """List pending (and retrying), failed and in-doubt jobs, oldest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from collab import outbox_admin
+
+    wanted = {s.strip().lower() for s in status.split(",") if s.strip()}
+    rows = asyncio.run(_with_database(lambda: outbox_admin.listing(wanted, limit)))
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row.as_dict()))
+        return
+    if not rows:
+        typer.echo("nothing pending, failed or in doubt")
+        return
+    typer.echo(f"{'id':36}  {'job':20} {'status':9} {'tries':>5}  {'created (UTC)':19}  last error")
+    for row in rows:
+        created = row.created_at.strftime("%Y-%m-%d %H:%M:%S") if row.created_at else "-"
+        error = (row.last_error or "").replace("\n", " ")[:80]
+        typer.echo(
+            f"{row.id:36}  {row.job:20} {row.status:9} {row.attempts:>5}  {created:19}  {error}"
+        )
+
+
+@outbox_app.command("retry")
+def outbox_retry(job_id: str = typer.Argument(..., help="The outbox job id.")) -> None:
+    """Put a failed (or backing-off) job back in the queue, due now."""
+    from collab import outbox_admin
+
+    _outbox_action(lambda: outbox_admin.retry(job_id))
+
+
+@outbox_app.command("resend-email")
+def outbox_resend_email(key: str = typer.Argument(..., help="The in-doubt email's key.")) -> None:
+    """Send an in-doubt email again (it may then arrive twice)."""
+    from collab import outbox_admin
+
+    _outbox_action(lambda: outbox_admin.resend_email(key))
+
+
+@outbox_app.command("dismiss-email")
+def outbox_dismiss_email(key: str = typer.Argument(..., help="The in-doubt email's key.")) -> None:
+    """Record an in-doubt email as sent (its recipient confirmed it arrived)."""
+    from collab import outbox_admin
+
+    _outbox_action(lambda: outbox_admin.dismiss_email(key))
+
+
+def _outbox_action(action: Callable[[], Awaitable[str]]) -> None:
+    from collab import outbox_admin
+
+    try:
+        typer.echo(asyncio.run(_with_database(action)))
+    except outbox_admin.RetryRefused as exc:
+        typer.echo(f"collab: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+audit_app = typer.Typer(help="The audit log.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("export")
+def audit_export(
+    owner: str = typer.Option(..., help="The owner's account id or email."),
+    since: datetime = typer.Option(..., help="ISO 8601 start, inclusive (UTC if no offset)."),
+    until: datetime | None = typer.Option(None, help="ISO 8601 end, exclusive."),
+    fmt: str = typer.Option("jsonl", "--format", help="csv or jsonl."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
+) -> None:
+    """Export one owner's audit entries of a period, oldest first."""
+    import sys
+
+    from collab import audit_export as export
+
+    if fmt not in ("csv", "jsonl"):
+        typer.echo("collab: --format must be csv or jsonl", err=True)
+        raise typer.Exit(2)
+    start, end = _utc(since), _utc(until) if until else None
+    if end is not None and end <= start:
+        typer.echo("collab: --until must be after --since", err=True)
+        raise typer.Exit(2)
+
+    async def write() -> int:
+        owner_id = await export.owner_id(owner)
+        out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        count = 0
+        try:
+            if fmt == "csv":
+                out.write(export.csv_header())
+            async for entry in export.entries(owner_id, start, end):
+                out.write(export.as_csv(entry) if fmt == "csv" else export.as_jsonl(entry))
+                count += 1
+        finally:
+            if output:
+                out.close()
+        return count
+
+    try:
+        count = asyncio.run(_with_database(write))
+    except export.UnknownOwner as exc:
+        typer.echo(f"collab: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"exported {count} audit entr{'y' if count == 1 else 'ies'}", err=True)
+
+
+@app.command()
+def check() -> None:
+    """Check the configuration and that the database, Redis and SMTP answer.
+
+    Exit codes: 0 all fine, 3 configuration, 4 database unreachable, 5 not migrated,
+    6 Redis unreachable, 7 SMTP unreachable or login refused (the first failure).
+    """
+    from collab import checks
+
+    settings, config = checks.load_settings()
+    results = [config]
+    if settings is not None:
+        results += asyncio.run(checks.run(settings))
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        typer.echo(f"{mark} {result.name:13} {result.detail}")
+    raise typer.Exit(checks.exit_code(results))
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def _with_database(work: Callable[[], Awaitable[T]]) -> T:
+    from tortoise import Tortoise
+
+    from collab.db import tortoise_config
+    from collab.settings import get_settings
+
+    settings = get_settings()
+    await Tortoise.init(
+        config=tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS)
+    )
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
 
 
 if __name__ == "__main__":

@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 MODEL_MODULES = ["models"]
 MIGRATIONS_MODULE = "models.migrations"
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def connection(database_url: str, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS) -> Any:
+    """A URL for PostgreSQL; for SQLite, WAL, a busy timeout and immediate write
+    transactions (collab.sqlite_backend), so a gateway and a worker share the file."""
+    if not database_url.startswith("sqlite:"):
+        return database_url
+    config = expand_db_url(database_url)
+    config["engine"] = "collab.sqlite_backend"
+    credentials = config.setdefault("credentials", {})
+    credentials.setdefault("journal_mode", "WAL")
+    credentials.setdefault("busy_timeout", busy_timeout_ms)
+    return config
+
+
+def tortoise_config(
+    database_url: str, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection(database_url, busy_timeout_ms)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -26,7 +44,8 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 def _tortoise_orm_from_env() -> dict[str, Any]:
     from collab.settings import get_settings
 
-    return tortoise_config(get_settings().DATABASE_URL)
+    settings = get_settings()
+    return tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS)
 
 
 def __getattr__(name: str) -> Any:

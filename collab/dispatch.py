@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 from arq.connections import ArqRedis
 
+from collab import outages
 from collab.settings import Settings
 from domain.clock import utcnow
 from domain.unit_of_work import LiveEvent
@@ -38,11 +39,23 @@ class RedisAfterCommit:
             await pipe.execute()
 
     async def jobs_committed(self, job_ids: list[uuid.UUID]) -> None:
-        for job_id in job_ids:
-            # The job id doubles as arq's job id: the relay enqueueing it again is a no-op.
-            await self.redis.enqueue_job(RUN_OUTBOX_JOB, str(job_id), _job_id=str(job_id))
+        try:
+            for job_id in job_ids:
+                # The job id doubles as arq's job id: the relay enqueueing it again is a no-op.
+                await self.redis.enqueue_job(RUN_OUTBOX_JOB, str(job_id), _job_id=str(job_id))
+        except Exception as exc:
+            if not outages.unavailable(exc):
+                raise
+            # Redis away: the rows stay PENDING and a worker's relay enqueues them later.
+            outages.watch(outages.REDIS).failed(exc, "enqueue after commit")
+            return
         await OutboxJob.filter(id__in=job_ids, enqueued_at=None).update(enqueued_at=utcnow())
 
     async def events_committed(self, events: list[LiveEvent]) -> None:
-        for event in events:
-            await self.redis.publish(self.channel, json.dumps(asdict(event)))
+        try:
+            for event in events:
+                await self.redis.publish(self.channel, json.dumps(asdict(event)))
+        except Exception as exc:
+            if not outages.unavailable(exc):
+                raise
+            outages.watch(outages.REDIS).failed(exc, "live events")

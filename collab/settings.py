@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     RATE_LIMIT_PASSWORD_RESET_ADDRESS: str = "30/hour"
     RATE_LIMIT_VERIFICATION_RESEND_ACCOUNT: str = "5/hour"
     RATE_LIMIT_ACCOUNT_TOKEN_ADDRESS: str = "30/15 minutes"
+    # Operations (issue 10).
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["json", "text"] = "json"
+    # How long a SQLite statement waits for another process's write lock before giving up.
+    SQLITE_BUSY_TIMEOUT_MS: int = 10_000
+    # SIGTERM: how long the gateway lets requests in flight finish before it stops.
+    GATEWAY_SHUTDOWN_GRACE_SECONDS: float = 20.0
+    # Longest pause between two reconnection attempts to a database or Redis that is down.
+    RECONNECT_BACKOFF_MAX_SECONDS: float = 5.0
+    # Touched by a running worker every poll; `collab worker --check` reads it.
+    WORKER_HEARTBEAT_FILE: str | None = None
+    # `collab worker` serves its own /metrics on this port (0: none; the gateway's
+    # /metrics includes workers on the same host when PROMETHEUS_MULTIPROC_DIR is shared).
+    WORKER_METRICS_PORT: int = 0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from collab.logs import current_request_id
 from domain import unit_of_work, versions
 from domain.clock import utcnow
 from domain.jobs import Job
@@ -18,6 +19,9 @@ async def add(
     owner_id: uuid.UUID | None = None,
     available_at: datetime | None = None,
 ) -> OutboxJob:
+    request_id = current_request_id()
+    if request_id and "request_id" not in payload:
+        payload = {**payload, "request_id": request_id}  # the job logs under the same id
     row = await OutboxJob.create(
         id=uuid.uuid4(),
         job=job.value,

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
-from tortoise.connection import get_connection
 
+from collab import metrics
 from collab.db import tortoise_config
 from collab.dispatch import RedisAfterCommit
 from collab.mailcatcher import dev_mail_routes
 from collab.migrations import ensure_migrated
 from collab.settings import Settings, get_settings
+from domain.clock import utcnow
 from gateway import redis as redis_client
 from gateway.dashboard import Dashboard
+from gateway.draining import Drain, DrainMiddleware
 from gateway.events import EventBroker
 from gateway.graphql_http import GraphQLResponses
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.guards import RequestGuards, install_log_redaction
+from gateway.health import Dependencies
+from gateway.outages import ServiceUnavailableMiddleware
 from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
+from gateway.request_ids import RequestIdMiddleware
 from gateway.response_cache import ResponseCache, schema_fingerprint
 from schema.context import Services
 
@@ -45,17 +51,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         cache = ResponseCache(redis, settings, schema_fingerprint())
     dashboard = Dashboard(settings.dashboard_dir)
     graphql = GraphQLEndpoint(services, dashboard, cache)
+    dependencies = Dependencies(redis, settings.RECONNECT_BACKOFF_MAX_SECONDS)
+    drain = Drain()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # uvicorn serves requests in tasks that do not inherit the lifespan's context:
         # without the global fallback every request fails with "No TortoiseContext".
         await Tortoise.init(
-            config=tortoise_config(settings.DATABASE_URL), _enable_global_fallback=True
+            config=tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS),
+            _enable_global_fallback=True,
         )
         try:
             await ensure_migrated()
-            yield
+            probe = asyncio.create_task(dependencies.watch_forever(), name="dependency-probe")
+            try:
+                yield
+            finally:
+                dependencies.stopped = True
+                probe.cancel()
+                await asyncio.wait({probe}, timeout=5)
         finally:
             await Tortoise.close_connections()
             await redis.aclose()
@@ -66,33 +81,43 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        checks: dict[str, str] = {}
+        """200 when the database and Redis answer; 503 naming what is down otherwise."""
+        checks = await dependencies.check()
+        down = sorted(name for name, state in checks.items() if state != "ok")
+        body = {"ready": not down, "down": down, **checks}
+        return JSONResponse(body, status_code=503 if down else 200)
+
+    async def metrics_endpoint(request: Request) -> Response:
         try:
-            await get_connection("default").execute_query("SELECT 1")
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"error: {type(exc).__name__}"
-        try:
-            await redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+            extra = await metrics.outbox_families(utcnow())
+        except Exception:  # database away: the process metrics still answer
+            extra = []
+        return Response(metrics.render(extra), media_type=metrics.CONTENT_TYPE_LATEST)
 
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *page_routes(services),
             *dashboard.routes(),
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
+        # Outermost first: the request id, refusing new work while draining, the request
+        # guards (body size, time limit, page headers), a database that is down, and the
+        # GraphQL-over-HTTP media type.
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(DrainMiddleware, drain=drain),
+            Middleware(RequestGuards, settings=settings),
+            Middleware(ServiceUnavailableMiddleware),
+            Middleware(GraphQLResponses),
+        ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestGuards, settings=settings), Middleware(GraphQLResponses)],
     )
     app.state.services = services
     app.state.redis = redis
+    app.state.drain = drain
     return app

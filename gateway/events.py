@@ -19,6 +19,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from collab import metrics, outages
+
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 100
@@ -38,6 +40,7 @@ class EventBroker:
             self._task = asyncio.create_task(self._pump(), name="event-broker")
 
     async def _pump(self) -> None:
+        watch = outages.watch(outages.REDIS)
         while True:
             # No socket timeout: an idle subscription is normal. Health checks keep it honest.
             client = Redis.from_url(self.redis_url, health_check_interval=30)
@@ -45,18 +48,22 @@ class EventBroker:
                 async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)
                     self.subscribed.set()
+                    watch.ok()
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             self._dispatch(message.get("data"))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("live events: %s: %s; reconnecting", type(exc).__name__, exc)
+                if outages.unavailable(exc):
+                    watch.failed(exc, "live events")
+                else:
+                    log.warning("live events: %s: %s; reconnecting", type(exc).__name__, exc)
             finally:
                 self.subscribed.clear()
                 with contextlib.suppress(Exception):
                     await client.aclose()
-            await asyncio.sleep(RECONNECT_DELAY)
+            await asyncio.sleep(max(RECONNECT_DELAY, watch.delay()))
 
     def _dispatch(self, raw: Any) -> None:
         try:
@@ -77,10 +84,12 @@ class EventBroker:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._listeners[account_id].add(queue)
         self._ensure_pump()
+        metrics.subscription_opened()
         try:
             while True:
                 yield await queue.get()
         finally:
+            metrics.subscription_closed()
             listeners = self._listeners.get(account_id)
             if listeners is not None:
                 listeners.discard(queue)

@@ -19,10 +19,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from collab import metrics
 from domain import versions
 from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
 from gateway.dashboard import Dashboard
+from gateway.outages import RETRY_AFTER
 from gateway.request_ids import request_id_for
 from gateway.response_cache import (
     Lookup,
@@ -33,7 +35,7 @@ from gateway.response_cache import (
     keepable,
 )
 from schema.context import Context, Services
-from schema.errors import BAD_SESSION, LOG_IN_FIRST
+from schema.errors import BAD_SESSION, LOG_IN_FIRST, SERVICE_UNAVAILABLE
 from schema.root import schema
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if isinstance(lookup, Response):
             return lookup
         response = await super().run(request, ctx, root_value)
-        if lookup is not None:
+        if lookup is not None:  # a cacheable query, computed
+            metrics.cache_miss()
             await self._cache_store(request, lookup, response)
         return response
 
@@ -110,6 +113,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             hit = None if fresh else await cache.get(key, etag)  # fresh: computed, then kept
             if hit is not None:
+                metrics.cache_hit()
                 return cached_response(hit)
             return await cache.prepare(key, caller, etag)
         except RedisError:
@@ -173,6 +177,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             is_platform=platform, client_address=client, request=request,
             request_id=request_id_for(request.scope),
         )  # fmt: skip
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """503 (with Retry-After) when a dependency was down, so proxies and clients retry."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        for result in results:
+            codes = {(e.get("extensions") or {}).get("code") for e in result.get("errors") or ()}
+            if SERVICE_UNAVAILABLE in codes:
+                response.status_code = 503
+                response.headers["Retry-After"] = RETRY_AFTER
+                break
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         from strawberry.exceptions import ConnectionRejectionError

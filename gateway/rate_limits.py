@@ -7,7 +7,6 @@ number, and real users are not refused because Redis is down.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 
@@ -16,10 +15,9 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 
+from collab import outages
 from collab.settings import Settings
 from domain.rate_limit import Limit
-
-log = logging.getLogger(__name__)
 
 
 class RedisRateLimiter:
@@ -53,7 +51,8 @@ class RedisRateLimiter:
         try:
             return await self._take(self.shared, limit, key)
         except StorageError as exc:
-            log.warning("rate limits: Redis unavailable (%s); counting in this process", exc)
+            # One log line per outage (collab.outages), not one per attempt.
+            outages.watch(outages.REDIS).failed(exc, "rate limits count in this process")
             return await self._take(self.fallback, limit, key)
 
     async def give_back(self, limit: Limit, key: str) -> None:

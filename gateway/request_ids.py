@@ -1,20 +1,50 @@
-"""One id per request, quoted in masked errors and kept in the log beside the stack."""
+"""A request id for every HTTP request and websocket: in the logs, the jobs and the answer.
+
+Taken from an incoming `X-Request-Id` when it is a sane token (a proxy made it), made up
+otherwise; bound for the request's lifetime (collab.logs) and returned in the
+`X-Request-Id` response header.
+"""
 
 from __future__ import annotations
 
-import re
-import secrets
 from typing import Any
 
-_SAFE = re.compile(r"[A-Za-z0-9._-]{8,64}")
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collab import logs
+
+HEADER = "X-Request-Id"
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = logs.new_request_id(Headers(scope=scope).get(HEADER))
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                headers = MutableHeaders(scope=message)
+                headers[HEADER] = request_id
+            await send(message)
+
+        token = logs.set_request_id(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.reset_request_id(token)
 
 
 def request_id_for(scope: Any) -> str:
-    """The id of this request: a well-formed `X-Request-Id` from the proxy, else a new one;
-    remembered in the ASGI scope so every layer of the request quotes the same id."""
+    """The id of this request (set by `RequestIdMiddleware`; made here for a scope that did
+    not pass through it), the same for every layer that quotes it."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        given = next((v.decode("latin-1") for k, v in scope.get("headers", ())
-                      if k == b"x-request-id"), "")  # fmt: skip
-        state["request_id"] = given if _SAFE.fullmatch(given) else secrets.token_hex(8)
+        state["request_id"] = logs.new_request_id(Headers(scope=scope).get(HEADER))
     return str(state["request_id"])

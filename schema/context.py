@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import strawberry
 
+from collab.retries import retry_when_locked
 from domain import versions
 from domain.environments import committing_denials
 from domain.errors import DomainError, ErrorCode
@@ -71,7 +72,10 @@ class Context:
 
     async def commit(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a mutation's change in one unit of work (jobs and live events released after
-        commit, refused attempts still audited), then forget what the request had cached."""
+        commit, refused attempts still audited), then forget what the request had cached.
+        A change that met another process's SQLite write lock is rolled back and run again
+        (collab.retries); a change that keeps meeting it answers SERVICE_UNAVAILABLE. Each
+        attempt touches the caller's counters, so a retried transaction touches them again."""
         caller = self.account
 
         async def touched() -> T:
@@ -80,7 +84,9 @@ class Context:
                 versions.touch_account(caller.id)
             return await work()
 
-        result = await committing_denials(self.services.after_commit, touched)
+        result = await retry_when_locked(
+            lambda: committing_denials(self.services.after_commit, touched)
+        )
         self.refresh()
         return result
 

@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from collab import logs, metrics, outages
 from domain.errors import DomainError, ErrorCode
 from schema.enums import ErrorCode as _registered  # noqa: F401 - registers the GraphQL enum
 from schema.limits import request_error_extensions
@@ -62,10 +63,15 @@ def _is_public(error: GraphQLError) -> bool:
     return isinstance(original, (ApiError, DomainError))
 
 
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
 class HideInternalErrors(MaskErrors):
     """Unexpected exceptions become "Internal error" with a code and the request id the
     log holds them under (with the stack); no stack trace reaches a client. Errors about
-    the request itself get the VALIDATION code."""
+    the request itself get the VALIDATION code. A database that is down or locked is
+    `SERVICE_UNAVAILABLE`: the client should retry, and nothing is broken."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -77,10 +83,22 @@ class HideInternalErrors(MaskErrors):
         return getattr(getattr(context, "context", None), "request_id", None)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        request_id = self._request_id()
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
-        masked.message = f"Internal error (request {request_id})" if request_id else masked.message
+        original = error.original_error
+        if original is not None and outages.unavailable(original):
+            outages.watch(outages.dependency_of(original)).failed(original, "graphql")
+            masked = GraphQLError(
+                "The service is briefly unavailable (a dependency is down); try again shortly",
+                nodes=error.nodes, source=error.source, positions=error.positions,
+                path=error.path,
+            )  # fmt: skip
+            code = SERVICE_UNAVAILABLE
+        else:
+            masked = super().anonymise_error(error)
+            code = INTERNAL_SERVER_ERROR
+        request_id = self._request_id() or logs.current_request_id()
+        masked.extensions = {"code": code, **({"requestId": request_id} if request_id else {})}
+        if code == INTERNAL_SERVER_ERROR and request_id:
+            masked.message = f"Internal error (request {request_id})"
         return masked
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
@@ -103,8 +121,11 @@ class CollabSchema(strawberry.Schema):
     ) -> None:
         context = getattr(execution_context, "context", None)
         request_id = getattr(context, "request_id", None)
+        unavailable = [e for e in errors if _unavailable(e)]
+        if unavailable:  # a dependency that is down is no bug: collab.outages logs it once
+            log.info("%d error(s) answered SERVICE_UNAVAILABLE", len(unavailable))
         for error in errors:
-            if _is_public(error):
+            if _is_public(error) or _unavailable(error):
                 continue
             original = error.original_error or error
             log.error(
@@ -114,6 +135,12 @@ class CollabSchema(strawberry.Schema):
                 type(original).__name__, str(original)[:500],
                 exc_info=(type(original), original, original.__traceback__),
             )  # fmt: skip
+
+
+def _unavailable(error: GraphQLError) -> bool:
+    if (error.extensions or {}).get("code") == SERVICE_UNAVAILABLE:
+        return True
+    return error.original_error is not None and outages.unavailable(error.original_error)
 
 
 P = TypeVar("P")
@@ -130,6 +157,7 @@ def returns_payload(
             try:
                 return await fn(*args, **kwargs)
             except DomainError as error:
+                metrics.error(error.code.value, "payload")
                 return payload(errors=[UserError.of(error)])  # type: ignore[call-arg]
 
         wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from schema.errors import CollabSchema, HideInternalErrors
 from schema.limits import SCALAR_MAP, QueryLimits
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
+from schema.metrics import OperationMetrics
 from schema.notifications.queries import NotificationQuery
 from schema.permissions import RequiresPolicy
 from schema.platform.mutations import PlatformMutation
@@ -60,10 +61,12 @@ schema = CollabSchema(
     mutation=Mutation,
     subscription=Subscription,
     schema_directives=[RequiresPolicy],
+    # OperationMetrics first: it sees the errors after HideInternalErrors has coded them.
     # Parsed and validated documents are kept by their text: clients send the same few.
     # QueryLimits runs first: it sets the parser's token cap and adds the limit rules,
     # which are part of both caches' keys (a cached answer never skips a limit).
     extensions=[
+        OperationMetrics,
         HideInternalErrors,
         QueryLimits,
         # A fresh extension per request; the caches behind them are shared per size.

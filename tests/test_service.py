@@ -15,7 +15,7 @@ async def test_healthz_and_readyz(http):
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "database": "ok", "redis": "ok"}
+    assert ready.json() == {"ready": True, "down": [], "database": "ok", "redis": "ok"}
 
 
 async def test_readyz_reports_redis_down(settings, tmp_path):
@@ -26,8 +26,9 @@ async def test_readyz_reports_redis_down(settings, tmp_path):
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             r = await client.get("/readyz")
     assert r.status_code == 503
-    assert r.json()["redis"].startswith("error")
+    assert r.json()["redis"].startswith("down")
     assert r.json()["database"] == "ok"
+    assert r.json()["down"] == ["redis"]
 
 
 async def test_graphiql_is_served_on_get(http):

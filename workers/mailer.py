@@ -42,6 +42,7 @@ from typing import Any
 import aiosmtplib
 from tortoise import Tortoise
 
+from collab import metrics
 from collab.settings import Settings
 from models import SentEmail, SentEmailStatus
 
@@ -234,8 +235,10 @@ class _Batch:
         except asyncio.CancelledError:
             # Cancelled mid hand-off (the shutdown grace ran out): nobody can tell.
             if self.sending is not None:
-                await SentEmail.filter(key=self.sending.key, claimed_by=self.run_.token,
-                                       status=S.SENDING).update(status=S.IN_DOUBT)  # fmt: skip
+                doubted = await SentEmail.filter(key=self.sending.key, claimed_by=self.run_.token,
+                                                 status=S.SENDING).update(status=S.IN_DOUBT)  # fmt: skip
+                if doubted:
+                    metrics.email_in_doubt(doubted)
                 log.warning("email %s is in doubt: cancelled during its hand-off",
                             self.sending.key)  # fmt: skip
                 self.sending = None
@@ -281,6 +284,7 @@ class _Batch:
         rows = await _write(sql, values)
         if previous is not None:
             self.report.sent.append(previous)
+            metrics.email_sent()
             self.sending = None
         if email.key not in rows:
             return False
@@ -311,6 +315,7 @@ class _Batch:
             await self._release(email)
             if isinstance(error, PermanentMailError):
                 self.report.refused.append((email, str(error)))
+                metrics.email_refused()
                 await self._reset()
                 return
             await self._drop()
@@ -340,6 +345,7 @@ class _Batch:
             status=S.SENT, message=None
         )
         self.report.sent.append(email)
+        metrics.email_sent()
         log.info("sent %d email(s), last %s", len(self.report.sent), email.key)
 
     async def _release_unsent(self) -> None:
@@ -376,5 +382,6 @@ async def release_previous_runs(outbox_id: uuid.UUID, token: str) -> int:
     in_doubt = await previous.filter(status=S.SENDING).update(status=S.IN_DOUBT)
     await SentEmail.filter(outbox_id=outbox_id, status=S.CLAIMED).exclude(claimed_by=token).delete()
     if in_doubt:
+        metrics.email_in_doubt(in_doubt)
         log.warning("job %s: %d email(s) in doubt after a crashed run", outbox_id, in_doubt)
     return in_doubt

@@ -18,6 +18,7 @@ import uuid
 
 from arq.connections import ArqRedis
 
+from collab import outages
 from collab.dispatch import RUN_OUTBOX_JOB
 from domain.clock import utcnow
 from models import OutboxJob, OutboxStatus
@@ -57,14 +58,23 @@ def arq_job_id(row_id: object, attempts: int, lease_owner: str | None) -> str:
 
 
 async def relay_forever(redis: ArqRedis, queue_name: str, interval: float) -> None:
+    database = outages.watch(outages.DATABASE)
     while True:
+        pause = interval
         try:
             await relay_once(redis, queue_name)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # database or Redis away: try again next tick
-            log.warning("outbox relay: %s: %s", type(exc).__name__, exc)
-        await asyncio.sleep(interval)
+        except Exception as exc:  # database or Redis away: one log line, then back off
+            if outages.unavailable(exc):
+                watch = outages.watch(outages.dependency_of(exc))
+                watch.failed(exc, "outbox relay")
+                pause = max(interval, watch.delay())
+            else:
+                log.warning("outbox relay: %s: %s", type(exc).__name__, exc)
+        else:
+            database.ok()
+        await asyncio.sleep(pause)
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:

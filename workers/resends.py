@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 
+from collab import metrics
 from models import OutboxJob, SentEmail, SentEmailStatus
 from workers.mailer import BatchReport, Email, PermanentMailError, send_stored
 
@@ -31,6 +32,7 @@ async def resend_email(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         await send_stored(env.mailer, email.recipient, email.message)
     except PermanentMailError as exc:
         await _back_in_doubt(key)
+        metrics.email_refused()
         report.refused.append((Email(key, email.recipient, email.subject, "", ""), str(exc)))
         return report
     except Exception:
@@ -38,6 +40,7 @@ async def resend_email(row: OutboxJob, env: JobEnv) -> BatchReport | None:
         raise
     await SentEmail.filter(key=key, outbox_id=row.id).update(status=S.SENT, message=None)
     report.sent.append(Email(key, email.recipient, email.subject, "", ""))
+    metrics.email_sent()
     return report
 
 

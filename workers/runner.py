@@ -22,6 +22,7 @@ from typing import Any
 from arq import Retry
 from tortoise.expressions import F
 
+from collab import logs, metrics
 from collab.settings import Settings
 from domain.clock import utcnow
 from domain.jobs import Job
@@ -125,6 +126,7 @@ async def _finish(row: OutboxJob, status: OutboxStatus, error: str | None) -> No
         status=status, finished_at=now, available_at=now, last_error=error, lease_owner=None,
         payload=_public_payload(row.payload or {}),
     )  # fmt: skip
+    metrics.job_finished(row.job, status.value.lower())
 
 
 async def _acquire(row_id: uuid.UUID, token: str, lease: float) -> OutboxJob | None:
@@ -152,6 +154,8 @@ async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
     if row is None:
         return "skipped"
     leases.held[row.id] = token
+    # This job's log lines carry the id of the request that caused it (collab.logs).
+    logs.set_request_id((row.payload or {}).get("request_id"))
     try:
         return await _run(row, replace(base, run=Run(row.id, token, ctx.get("stopping"))), policy)
     finally:
@@ -196,6 +200,7 @@ async def _run(row: OutboxJob, env: JobEnv, policy: RetryPolicy) -> str:
             last_error=error, lease_owner=None,
             available_at=utcnow() + timedelta(seconds=delay),
         )  # fmt: skip
+        metrics.job_finished(row.job, "retried")
         raise Retry(defer=delay) from exc
     if report is not None and report.refused:
         refused = "; ".join(f"{email.to}: {why}" for email, why in report.refused)

@@ -23,6 +23,7 @@ from collab.settings import Settings, get_settings
 from workers import relay
 from workers.invitations import expire_invitations
 from workers.mailer import Mailer
+from workers.outages import ResilientWorker, retried_during_outages
 from workers.runner import JobEnv, Leases, RetryPolicy, run_outbox_job
 from workers.trials import expire_trials
 
@@ -32,7 +33,7 @@ JOB_TIMEOUT = 120
 FUNCTIONS = [
     # max_tries is ours (RetryPolicy, counted in the outbox row), not arq's: arq must never
     # drop a job without running it, or the row would stay PENDING with no FAILED record.
-    func(run_outbox_job, name=RUN_OUTBOX_JOB, max_tries=10_000, keep_result=0,
+    func(retried_during_outages(run_outbox_job), name=RUN_OUTBOX_JOB, max_tries=10_000, keep_result=0,
          timeout=JOB_TIMEOUT),
 ]  # fmt: skip
 
@@ -49,8 +50,9 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     ]  # fmt: skip
 
 
-class GracefulWorker(Worker):
-    """arq's worker, but SIGTERM/SIGINT also tell running jobs to hand their rest back.
+class GracefulWorker(ResilientWorker):
+    """arq's worker riding out outages (workers.outages), and SIGTERM/SIGINT also tell
+    running jobs to hand their rest back.
 
     arq alone would stop taking jobs and wait `job_completion_wait` for running ones; a
     long fan-out would then be cancelled mid-batch. Here the `stopping` event makes each
@@ -75,7 +77,8 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     if not Tortoise._inited:
         # Global fallback: job tasks need not inherit this task's Tortoise context.
         await Tortoise.init(
-            config=tortoise_config(settings.DATABASE_URL), _enable_global_fallback=True
+            config=tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS),
+            _enable_global_fallback=True,
         )
         ctx["owns_database"] = True
     ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))

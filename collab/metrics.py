@@ -1,0 +1,202 @@
+"""Prometheus metrics, importable by the gateway, the schema and the workers alike.
+
+Counters and histograms live in prometheus-client's default registry; with
+`PROMETHEUS_MULTIPROC_DIR` set (several gateway or worker processes on one host) every
+process writes its values there and `/metrics` adds them up. Outbox depth and age are
+read from the database when `/metrics` is scraped, so they are right whichever process
+answers. Call the small functions below rather than the metric objects: names and
+labels stay in this one file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+__all__ = ["CONTENT_TYPE_LATEST"]
+
+REQUEST_SECONDS = Histogram(
+    "collab_graphql_request_duration_seconds",
+    "GraphQL operation latency, by operation name and type.",
+    ["operation", "type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ERRORS = Counter(
+    "collab_errors_total",
+    "Errors returned to clients by code: top-level GraphQL errors and typed payload errors.",
+    ["code", "kind"],
+)
+JOBS = Counter(
+    "collab_jobs_total",
+    "Outbox jobs run by the workers, by family and outcome (done, failed, retried).",
+    ["family", "outcome"],
+)
+EMAILS = Counter(
+    "collab_emails_total",
+    "Emails by outcome: sent (accepted by SMTP), refused (5xx), in_doubt (fate unknown).",
+    ["outcome"],
+)
+SUBSCRIPTIONS = Gauge(
+    "collab_open_subscriptions",
+    "Live GraphQL subscriptions open on this gateway.",
+    multiprocess_mode="livesum",
+)
+CACHE_HITS = Counter("collab_response_cache_hits", "GraphQL responses served from the cache.")
+CACHE_MISSES = Counter(
+    "collab_response_cache_misses", "GraphQL responses computed because the cache had none."
+)
+OUTAGES = Counter(
+    "collab_dependency_outages", "Outages of a dependency seen by this process.", ["dependency"]
+)
+
+# Operation names come from clients: keep the label set bounded.
+_MAX_OPERATIONS = 200
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_seen_operations: set[str] = set()
+_seen_lock = threading.Lock()
+
+
+def operation_label(name: str | None) -> str:
+    if not name:
+        return "anonymous"
+    if not _NAME.match(name):
+        return "invalid"
+    with _seen_lock:
+        if name in _seen_operations:
+            return name
+        if len(_seen_operations) >= _MAX_OPERATIONS:
+            return "other"
+        _seen_operations.add(name)
+    return name
+
+
+def observe_request(operation: str | None, kind: str, seconds: float) -> None:
+    REQUEST_SECONDS.labels(operation_label(operation), kind).observe(seconds)
+
+
+def error(code: str, kind: str = "graphql") -> None:
+    """kind: "graphql" (a top-level error) or "payload" (a typed UserError)."""
+    ERRORS.labels(code, kind).inc()
+
+
+def job_finished(family: str, outcome: str) -> None:
+    JOBS.labels(family, outcome).inc()
+
+
+def email_sent(count: int = 1) -> None:
+    EMAILS.labels("sent").inc(count)
+
+
+def email_refused(count: int = 1) -> None:
+    EMAILS.labels("refused").inc(count)
+
+
+def email_in_doubt(count: int = 1) -> None:
+    """For the worker: an email was claimed but its hand-off never confirmed."""
+    EMAILS.labels("in_doubt").inc(count)
+
+
+def subscription_opened() -> None:
+    SUBSCRIPTIONS.inc()
+
+
+def subscription_closed() -> None:
+    SUBSCRIPTIONS.dec()
+
+
+def cache_hit() -> None:
+    CACHE_HITS.inc()
+
+
+def cache_miss() -> None:
+    CACHE_MISSES.inc()
+
+
+def outage_started(dependency: str) -> None:
+    OUTAGES.labels(dependency).inc()
+
+
+class _Snapshot(Collector):
+    """Values read at scrape time (outbox depth, oldest pending row)."""
+
+    def __init__(self, families: Iterable[GaugeMetricFamily]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        return self.families
+
+
+async def outbox_families(now: datetime) -> list[GaugeMetricFamily]:
+    from tortoise.functions import Count, Min
+
+    from models import OutboxJob, SentEmail
+
+    depth = GaugeMetricFamily(
+        "collab_outbox_depth", "Outbox rows by status and job family.", labels=["status", "family"]
+    )
+    oldest = GaugeMetricFamily(
+        "collab_outbox_oldest_pending_age_seconds",
+        "Age of the oldest PENDING outbox row (0 when none).",
+    )
+    rows = (
+        await OutboxJob.filter(status__in=["PENDING", "FAILED"])
+        .annotate(n=Count("id"))
+        .group_by("status", "job")
+        .values("status", "job", "n")
+    )
+    for row in rows:
+        status = getattr(row["status"], "value", row["status"])
+        depth.add_metric([str(status), str(row["job"])], float(row["n"]))
+    first = (
+        await OutboxJob.filter(status="PENDING")
+        .annotate(first=Min("created_at"))
+        .first()
+        .values("first")
+    )
+    started = first.get("first") if first else None
+    oldest.add_metric([], max(0.0, (now - started).total_seconds()) if started else 0.0)
+    in_doubt = GaugeMetricFamily(
+        "collab_emails_in_doubt", "Emails whose fate is unknown, awaiting an operator."
+    )
+    in_doubt.add_metric([], float(await SentEmail.filter(status="IN_DOUBT").count()))
+    return [depth, oldest, in_doubt]
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return registry
+    from prometheus_client import REGISTRY
+
+    return REGISTRY
+
+
+def serve_http(port: int, host: str = "0.0.0.0") -> None:
+    """For processes without a web server of their own (the worker): /metrics on a port."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=_registry())
+
+
+def render(extra: Iterable[GaugeMetricFamily] = ()) -> bytes:
+    """The text exposition of this process (or of all, in multiprocess mode) plus `extra`."""
+    body = generate_latest(_registry())
+    snapshot = CollectorRegistry()
+    snapshot.register(_Snapshot(extra))
+    return body + generate_latest(snapshot)

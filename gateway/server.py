@@ -1,0 +1,49 @@
+"""`collab serve`: uvicorn, with a shutdown that drains (see gateway.draining).
+
+On SIGTERM or Ctrl-C: stop accepting connections, close websockets with 1001, let HTTP
+requests in flight finish within `GATEWAY_SHUTDOWN_GRACE_SECONDS`, then run the lifespan's
+shutdown (database and Redis connections closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+import uvicorn
+
+from gateway.draining import Drain
+
+log = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, drain: Drain | None) -> None:
+        super().__init__(config)
+        self.drain = drain
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("shutting down: draining requests and websockets")
+        for server in self.servers:
+            server.close()  # no new connections while we say goodbye
+        if self.drain is not None:
+            await self.drain.close_websockets()
+        await super().shutdown(sockets)
+        if self.drain is not None and self.drain.in_flight:
+            log.warning("%d request(s) cut off by the grace period", self.drain.in_flight)
+
+
+def find_drain(app: Any) -> Drain | None:
+    state = getattr(app, "state", None)
+    drain = getattr(state, "drain", None)
+    return drain if isinstance(drain, Drain) else None
+
+
+def serve(app: Any, *, host: str, port: int, grace: float, **options: Any) -> None:
+    options.setdefault("proxy_headers", True)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None,
+        timeout_graceful_shutdown=max(1, round(grace)), **options,
+    )  # fmt: skip
+    DrainingServer(config, find_drain(app)).run()
