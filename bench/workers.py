@@ -196,7 +196,8 @@ async def worker_running(settings: Settings) -> AsyncIterator[Any]:
     try:
         yield arq_worker
     finally:
-        await arq_worker.close()
+        with contextlib.suppress(asyncio.CancelledError):  # see tests/workers/conftest.py
+            await arq_worker.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

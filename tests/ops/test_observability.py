@@ -45,8 +45,9 @@ def test_a_masked_internal_error_names_the_request_id():
     error = GraphQLError("boom", original_error=RuntimeError("secret detail"))
     with logs.request_id_bound("req-123"):
         masked = HideInternalErrors().anonymise_error(error)
-    assert masked.message == "Internal error"
+    assert masked.message == "Internal error (request req-123)"  # the client can quote it
     assert masked.extensions == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-123"}
+    assert "secret detail" not in masked.message
 
 
 def test_a_database_that_is_down_is_service_unavailable_not_internal():
