@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from collab import migrations
+from domain import migrations
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test"
 

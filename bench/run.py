@@ -238,8 +238,8 @@ async def _seed(
 
     from bench.seed import seed_size
     from bench.statements import count_statements
-    from collab.db import tortoise_config
-    from collab.settings import Settings
+    from infra.db import tortoise_config
+    from infra.settings import Settings
 
     await Tortoise.init(config=tortoise_config(url))
     try:

@@ -10,8 +10,8 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from collab.settings import Settings
 from gateway.auth import authenticate
+from infra.settings import Settings
 from schema.context import Context, Services
 from schema.root import schema
 

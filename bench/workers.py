@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiosmtplib
 
-from collab.settings import Settings
+from infra.settings import Settings
 
 # --------------------------------------------------------------------------- the sink
 
@@ -162,7 +162,7 @@ async def running(database_url: str, redis_url: str) -> AsyncIterator[tuple[Sett
     """Tortoise connected, a sink process, and settings pointing at both."""
     from tortoise import Tortoise
 
-    from collab.db import tortoise_config
+    from infra.db import tortoise_config
 
     sink = Sink()
     settings = bench_settings(database_url, redis_url, sink)
@@ -275,10 +275,10 @@ async def run_fanout(
     Rounds alternate floor and ours (a new member each round) and the medians count:
     on a shared machine one measurement alone can be off by a factor of two.
     """
-    from collab.dispatch import RedisAfterCommit
     from domain import outbox
     from domain.jobs import Job
     from domain.unit_of_work import unit_of_work
+    from workers.dispatch import RedisAfterCommit
 
     ours: list[float] = []
     floors: list[float] = []
@@ -342,7 +342,7 @@ async def seed_trials(members: int, owners: int = 100) -> None:
 
 async def run_trial_expiry(database_url: str, redis_url: str, members: int = 10000) -> dict:
     """`members` trials expire: status change timed alone, then their 2 x members emails."""
-    from collab.dispatch import RedisAfterCommit
+    from workers.dispatch import RedisAfterCommit
     from workers.trials import expire_trials
 
     async with running(database_url, redis_url) as (settings, sink):
@@ -369,7 +369,7 @@ async def run_trial_expiry(database_url: str, redis_url: str, members: int = 100
 
 
 async def main(args: argparse.Namespace) -> None:
-    from collab import migrations
+    from domain import migrations
 
     url = args.database_url or f"sqlite://{Path(tempfile.mkdtemp()) / 'bench.db'}"
     if not args.database_url:

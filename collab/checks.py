@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from collab.settings import Settings
+from infra.settings import Settings
 
 CONFIG, DATABASE, MIGRATIONS, REDIS, SMTP = 3, 4, 5, 6, 7
 TIMEOUT = 5.0
@@ -50,8 +50,8 @@ def load_settings() -> tuple[Settings | None, Result]:
 async def _database(settings: Settings) -> list[Result]:
     from tortoise import Tortoise
 
-    from collab import migrations
-    from collab.db import tortoise_config
+    from domain import migrations
+    from infra.db import tortoise_config
 
     try:
         # wait_for runs it in another task: the global fallback lets this one see it.

@@ -15,7 +15,7 @@ from typing import TypeVar
 import typer
 
 from collab import startup
-from collab.settings import Settings
+from infra.settings import Settings
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ def migrate() -> None:
     roles. Safe to run again: it says when nothing was pending."""
     settings = startup.settings()
     startup.check_database(settings.DATABASE_URL)
-    from collab import migrations
+    from domain import migrations
 
     applied = asyncio.run(migrations.apply(settings.DATABASE_URL))
     for step in applied:
@@ -86,7 +86,7 @@ def worker(
     from workers.settings import run_worker
 
     if settings.WORKER_METRICS_PORT:
-        from collab import metrics
+        from infra import metrics
 
         metrics.serve_http(settings.WORKER_METRICS_PORT)
     asyncio.run(run_worker(settings))
@@ -96,13 +96,13 @@ def _ready_to_run() -> Settings:
     settings = startup.settings()
     startup.check_database(settings.DATABASE_URL)
     startup.check_redis(settings.redis_url)
-    from collab import migrations
+    from domain import migrations
 
     try:
         asyncio.run(migrations.check(settings.DATABASE_URL))
     except migrations.UnmigratedDatabase as exc:
         startup.refuse(str(exc))
-    from collab import logs
+    from infra import logs
 
     # After the checks: a refusal stays one plain line on stderr.
     logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT)
@@ -300,8 +300,8 @@ def _utc(value: datetime) -> datetime:
 async def _with_database(work: Callable[[], Awaitable[T]]) -> T:
     from tortoise import Tortoise
 
-    from collab.db import tortoise_config
-    from collab.settings import get_settings
+    from infra.db import tortoise_config
+    from infra.settings import get_settings
 
     settings = get_settings()
     await Tortoise.init(

@@ -15,7 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from collab import startup
-from collab.settings import Settings
+from infra.settings import Settings
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -43,8 +43,8 @@ async def run_dev(
 ) -> None:
     """`settings` come from the environment and `.env`; only what they leave unset is filled
     in (REDIS_URL: embedded Redis; SMTP_*: the mail catcher; PUBLIC_URL: this server)."""
-    from collab import mailcatcher
-    from collab.embedded import start_redis
+    from gateway import mailcatcher
+    from infra.embedded import start_redis
 
     given = settings.model_fields_set
     if not _port_free(host, port):
@@ -68,8 +68,8 @@ async def run_dev(
         overrides["PUBLIC_URL"] = f"http://{host}:{port}"
     # The environment too, for anything in this process that reads the settings afresh.
     os.environ.update(overrides)
-    from collab import migrations
-    from collab.settings import get_settings
+    from domain import migrations
+    from infra.settings import get_settings
 
     get_settings.cache_clear()
     settings = get_settings()

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
-from collab.settings import Settings, get_settings
+from infra.settings import Settings, get_settings
 
 EXIT_REFUSED = 2
 
@@ -49,7 +49,7 @@ def settings() -> Settings:
 async def _database_reachable(url: str) -> None:
     from tortoise import Tortoise
 
-    from collab.db import tortoise_config
+    from infra.db import tortoise_config
 
     await Tortoise.init(config=tortoise_config(url))
     try:

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from collab.logs import current_request_id
 from domain import unit_of_work, versions
 from domain.clock import utcnow
 from domain.jobs import Job
+from infra.logs import current_request_id
 from models import OutboxJob
 
 

@@ -13,13 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
-from collab import metrics
-from collab.db import tortoise_config
-from collab.dispatch import RedisAfterCommit
-from collab.mailcatcher import dev_mail_routes
-from collab.migrations import ensure_migrated
-from collab.settings import Settings, get_settings
+from domain import delivery_metrics
 from domain.clock import utcnow
+from domain.migrations import ensure_migrated
 from gateway import redis as redis_client
 from gateway.dashboard import Dashboard
 from gateway.draining import Drain, DrainMiddleware
@@ -28,12 +24,17 @@ from gateway.graphql_http import GraphQLResponses
 from gateway.graphql_view import GraphQLEndpoint
 from gateway.guards import RequestGuards, install_log_redaction
 from gateway.health import Dependencies
+from gateway.mailcatcher import dev_mail_routes
 from gateway.outages import ServiceUnavailableMiddleware
 from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
 from gateway.request_ids import RequestIdMiddleware
 from gateway.response_cache import ResponseCache, schema_fingerprint
+from infra import metrics
+from infra.db import tortoise_config
+from infra.settings import Settings, get_settings
 from schema.context import Services
+from workers.dispatch import RedisAfterCommit
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def metrics_endpoint(request: Request) -> Response:
         try:
-            extra = await metrics.outbox_families(utcnow())
+            extra = await delivery_metrics.outbox_families(utcnow())
         except Exception:  # database away: the process metrics still answer
             extra = []
         return Response(metrics.render(extra), media_type=metrics.CONTENT_TYPE_LATEST)

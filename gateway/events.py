@@ -1,7 +1,7 @@
 """Live events across gateway replicas: one Redis pub/sub subscription per process.
 
 Committed changes publish `LiveEvent`s (account ids, reason, owner) on
-`settings.events_channel` (collab.dispatch, or the worker's crons). Each gateway process
+`settings.events_channel` (workers.dispatch, or the worker's crons). Each gateway process
 keeps a single subscription, started on the first listener, and hands every event to the
 local listeners of the accounts it names. A slow listener loses events beyond its queue
 rather than holding up the others; events are nudges to re-read, not state.
@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from collab import metrics, outages
+from infra import metrics, outages
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from collab import metrics
 from domain import versions
 from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
@@ -34,6 +33,7 @@ from gateway.response_cache import (
     client_etag,
     keepable,
 )
+from infra import metrics
 from schema.context import Context, Services
 from schema.errors import BAD_SESSION, LOG_IN_FIRST, SERVICE_UNAVAILABLE
 from schema.root import schema

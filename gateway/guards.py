@@ -15,8 +15,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collab.settings import Settings
 from gateway.request_ids import request_id_for
+from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A probe pings the database and Redis in the background: every few seconds while they
 answer, with a capped, doubling back-off while one is down, so the end of an outage is
-logged (collab.outages) even when no request happens to notice it.
+logged (infra.outages) even when no request happens to notice it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 from redis.asyncio import Redis
 from tortoise.connection import get_connection
 
-from collab import outages
+from infra import outages
 
 HEALTHY_INTERVAL = 5.0
 

@@ -12,7 +12,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collab import logs, outages
+from infra import logs, outages
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 
-from collab import outages
-from collab.settings import Settings
 from domain.rate_limit import Limit
+from infra import outages
+from infra.settings import Settings
 
 
 class RedisRateLimiter:
@@ -51,7 +51,7 @@ class RedisRateLimiter:
         try:
             return await self._take(self.shared, limit, key)
         except StorageError as exc:
-            # One log line per outage (collab.outages), not one per attempt.
+            # One log line per outage (infra.outages), not one per attempt.
             outages.watch(outages.REDIS).failed(exc, "rate limits count in this process")
             return await self._take(self.fallback, limit, key)
 

@@ -1,7 +1,7 @@
 """A request id for every HTTP request and websocket: in the logs, the jobs and the answer.
 
 Taken from an incoming `X-Request-Id` when it is a sane token (a proxy made it), made up
-otherwise; bound for the request's lifetime (collab.logs) and returned in the
+otherwise; bound for the request's lifetime (infra.logs) and returned in the
 `X-Request-Id` response header.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collab import logs
+from infra import logs
 
 HEADER = "X-Request-Id"
 

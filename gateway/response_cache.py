@@ -37,9 +37,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from tortoise.expressions import Q
 
-from collab.settings import Settings
 from domain import versions
 from domain.clock import utcnow
+from infra.settings import Settings
 from models import Account, Member
 
 log = logging.getLogger(__name__)

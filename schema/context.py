@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import strawberry
 
-from collab.retries import retry_when_locked
 from domain import versions
 from domain.environments import committing_denials
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import AfterCommit
+from infra.retries import retry_when_locked
 from models import Account
 from schema.errors import BAD_SESSION, LOG_IN_FIRST, unauthenticated
 from schema.loaders import CallerAccess, Loaders
@@ -21,8 +21,8 @@ from schema.loaders import CallerAccess, Loaders
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from collab.settings import Settings
     from domain.rate_limit import RateLimiter
+    from infra.settings import Settings
 
 
 T = TypeVar("T")
@@ -74,7 +74,7 @@ class Context:
         """Run a mutation's change in one unit of work (jobs and live events released after
         commit, refused attempts still audited), then forget what the request had cached.
         A change that met another process's SQLite write lock is rolled back and run again
-        (collab.retries); a change that keeps meeting it answers SERVICE_UNAVAILABLE. Each
+        (infra.retries); a change that keeps meeting it answers SERVICE_UNAVAILABLE. Each
         attempt touches the caller's counters, so a retried transaction touches them again."""
         caller = self.account
 

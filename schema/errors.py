@@ -13,8 +13,8 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from collab import logs, metrics, outages
 from domain.errors import DomainError, ErrorCode
+from infra import logs, metrics, outages
 from schema.enums import ErrorCode as _registered  # noqa: F401 - registers the GraphQL enum
 from schema.limits import request_error_extensions
 
@@ -122,7 +122,7 @@ class CollabSchema(strawberry.Schema):
         context = getattr(execution_context, "context", None)
         request_id = getattr(context, "request_id", None)
         unavailable = [e for e in errors if _unavailable(e)]
-        if unavailable:  # a dependency that is down is no bug: collab.outages logs it once
+        if unavailable:  # a dependency that is down is no bug: infra.outages logs it once
             log.info("%d error(s) answered SERVICE_UNAVAILABLE", len(unavailable))
         for error in errors:
             if _is_public(error) or _unavailable(error):

@@ -48,8 +48,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-from collab.settings import Settings
 from domain.errors import ErrorCode
+from infra.settings import Settings
 
 
 def limit_error(limit: str, message: str, nodes: Any = None) -> GraphQLError:

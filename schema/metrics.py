@@ -1,4 +1,4 @@
-"""Per-operation latency and error codes for /metrics (collab.metrics)."""
+"""Per-operation latency and error codes for /metrics (infra.metrics)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from collab import metrics
+from infra import metrics
 
 
 def _code(error: GraphQLError) -> str:

@@ -18,8 +18,8 @@ import pytest
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
-from collab.settings import Settings
 from gateway.app import create_app
+from infra.settings import Settings
 from tests.utils import cache, databases
 from tests.utils.graphql import GraphQLClient
 
@@ -46,7 +46,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     if REQUIRE_SERVICES:
         pytest.fail("Redis on 127.0.0.1:6379 is required but not reachable")
-    from collab.embedded import start_redis
+    from infra.embedded import start_redis
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -6,8 +6,8 @@ import pytest
 from tortoise import Tortoise
 from tortoise.backends.base import executor
 
-from collab import migrations
-from collab.db import tortoise_config
+from domain import migrations
+from infra.db import tortoise_config
 from models import Policy, Role
 from tests.conftest import missing_service, port_open
 from tests.utils import databases

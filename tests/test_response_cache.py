@@ -14,8 +14,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from collab.settings import Settings
 from domain.clock import utcnow
+from infra.settings import Settings
 from tests.conftest import make_settings
 from tests.utils.accounts import User, sign_up
 from tests.utils.graphql import GraphQLClient

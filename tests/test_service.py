@@ -6,9 +6,9 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
-from collab.migrations import UnmigratedDatabase
-from collab.settings import Settings
+from domain.migrations import UnmigratedDatabase
 from gateway.app import create_app
+from infra.settings import Settings
 
 
 async def test_healthz_and_readyz(http):

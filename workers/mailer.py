@@ -42,8 +42,8 @@ from typing import Any
 import aiosmtplib
 from tortoise import Tortoise
 
-from collab import metrics
-from collab.settings import Settings
+from infra import metrics
+from infra.settings import Settings
 from models import SentEmail, SentEmailStatus
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The worker rides out Redis and database outages instead of exiting.
 
 arq's worker loop ends on the first Redis error. `ResilientWorker` catches connection
-errors in each poll, logs the outage once (collab.outages), waits a capped, doubling
+errors in each poll, logs the outage once (infra.outages), waits a capped, doubling
 back-off and polls again; redis-py reconnects by itself on the next command. A job that
 meets an outage is handed back to arq with `Retry` (its outbox row is untouched, or was
 left PENDING), so it runs again once the dependency is back.
@@ -17,7 +17,7 @@ from typing import Any
 from arq import Retry
 from arq.worker import Worker
 
-from collab import outages
+from infra import outages
 from workers import health
 
 

@@ -18,10 +18,10 @@ import uuid
 
 from arq.connections import ArqRedis
 
-from collab import outages
-from collab.dispatch import RUN_OUTBOX_JOB
 from domain.clock import utcnow
+from infra import outages
 from models import OutboxJob, OutboxStatus
+from workers.dispatch import RUN_OUTBOX_JOB
 
 log = logging.getLogger(__name__)
 

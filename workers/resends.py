@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 
-from collab import metrics
+from infra import metrics
 from models import OutboxJob, SentEmail, SentEmailStatus
 from workers.mailer import BatchReport, Email, PermanentMailError, send_stored
 

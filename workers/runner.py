@@ -22,10 +22,10 @@ from typing import Any
 from arq import Retry
 from tortoise.expressions import F
 
-from collab import logs, metrics
-from collab.settings import Settings
 from domain.clock import utcnow
 from domain.jobs import Job
+from infra import logs, metrics
+from infra.settings import Settings
 from models import OutboxJob, OutboxStatus
 from workers import accounts, alerts, decisions, invitations, resends, shares, trials
 from workers.mailer import (
@@ -154,7 +154,7 @@ async def run_outbox_job(ctx: dict[str, Any], outbox_id: str) -> str:
     if row is None:
         return "skipped"
     leases.held[row.id] = token
-    # This job's log lines carry the id of the request that caused it (collab.logs).
+    # This job's log lines carry the id of the request that caused it (infra.logs).
     logs.set_request_id((row.payload or {}).get("request_id"))
     try:
         return await _run(row, replace(base, run=Run(row.id, token, ctx.get("stopping"))), policy)

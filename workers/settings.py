@@ -17,10 +17,10 @@ from arq.cron import CronJob
 from arq.worker import Worker
 from tortoise import Tortoise
 
-from collab.db import tortoise_config
-from collab.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
-from collab.settings import Settings, get_settings
+from infra.db import tortoise_config
+from infra.settings import Settings, get_settings
 from workers import relay
+from workers.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
 from workers.invitations import expire_invitations
 from workers.mailer import Mailer
 from workers.outages import ResilientWorker, retried_during_outages

@@ -17,8 +17,8 @@ import pytest_asyncio
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
-from collab.settings import Settings
 from gateway.app import create_app
+from infra.settings import Settings
 from tests.conftest import make_settings
 from tests.utils import databases
 from tests.utils.graphql import GraphQLClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collab.settings import Settings
+from infra.settings import Settings
 
 from .conftest import make_settings
 from .helpers import ACCEPT, REJECT, codes, invitation_token, invite, sign_up

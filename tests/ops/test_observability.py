@@ -9,7 +9,7 @@ import uuid
 
 from graphql import GraphQLError
 
-from collab import logs
+from infra import logs
 from models import OutboxJob
 from schema.errors import HideInternalErrors
 from tests.utils.accounts import sign_up

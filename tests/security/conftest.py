@@ -10,8 +10,8 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
-from collab.settings import Settings
 from gateway.app import create_app
+from infra.settings import Settings
 from tests.conftest import make_settings
 from tests.utils import databases
 

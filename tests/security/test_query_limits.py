@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, validate
 
-from collab.settings import Settings
 from domain.accounts import BAD_LOGIN  # noqa: F401  (the module the limits guard)
+from infra.settings import Settings
 from models import Account
 from schema.limits import _fixed_rules, cost_rule, input_rule
 from schema.root import schema

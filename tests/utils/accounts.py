@@ -53,7 +53,7 @@ async def mark_verified_in(database_url: str, account_id: str) -> None:
     from tortoise import Tortoise
     from tortoise.backends.base import executor
 
-    from collab.db import tortoise_config
+    from infra.db import tortoise_config
 
     executor.EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(database_url))

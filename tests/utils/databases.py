@@ -11,9 +11,9 @@ import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base import executor
 
-from collab import migrations
-from collab.db import tortoise_config
+from domain import migrations
 from domain.policies import sync_catalogue
+from infra.db import tortoise_config
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_HOST = os.environ.get("TEST_PG_HOST", "postgres@127.0.0.1:5432")

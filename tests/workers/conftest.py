@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from arq.worker import Worker
 
-from collab.settings import Settings
+from infra.settings import Settings
 from tests.utils.processes import free_port
 from workers.runner import RetryPolicy
 from workers.settings import worker

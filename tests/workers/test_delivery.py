@@ -10,16 +10,16 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from collab.dispatch import RUN_OUTBOX_JOB
-from collab.settings import Settings
 from domain import members
 from domain.unit_of_work import unit_of_work
 from gateway.app import create_app
+from infra.settings import Settings
 from models import Account, AccountRole, OutboxJob, OutboxStatus, SentEmail
 from tests.utils.accounts import sign_up
 from tests.utils.graphql import GraphQLClient
 from tests.utils.members import invite
 from tests.workers.conftest import eventually, settle
+from workers.dispatch import RUN_OUTBOX_JOB
 
 FAILED_DELIVERIES = """
 { failedDeliveries { id job description error attempts failedAt memberId } }

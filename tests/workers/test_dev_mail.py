@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collab import mailcatcher
-from collab.settings import Settings
+from gateway import mailcatcher
 from gateway.app import create_app
+from infra.settings import Settings
 from tests.utils.processes import free_port
 from workers.mailer import Email, Mailer
 

@@ -19,9 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 
-from collab import metrics
+from infra import metrics
 
-log = logging.getLogger("collab.outages")
+log = logging.getLogger("infra.outages")
 
 DATABASE = "database"
 REDIS = "redis"

@@ -13,11 +13,11 @@ DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 def connection(database_url: str, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS) -> Any:
     """A URL for PostgreSQL; for SQLite, WAL, a busy timeout and immediate write
-    transactions (collab.sqlite_backend), so a gateway and a worker share the file."""
+    transactions (infra.sqlite_backend), so a gateway and a worker share the file."""
     if not database_url.startswith("sqlite:"):
         return database_url
     config = expand_db_url(database_url)
-    config["engine"] = "collab.sqlite_backend"
+    config["engine"] = "infra.sqlite_backend"
     credentials = config.setdefault("credentials", {})
     credentials.setdefault("journal_mode", "WAL")
     credentials.setdefault("busy_timeout", busy_timeout_ms)
@@ -42,14 +42,14 @@ def tortoise_config(
 
 
 def _tortoise_orm_from_env() -> dict[str, Any]:
-    from collab.settings import get_settings
+    from infra.settings import get_settings
 
     settings = get_settings()
     return tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS)
 
 
 def __getattr__(name: str) -> Any:
-    """`TORTOISE_ORM`, for Tortoise's own CLI (`tortoise -c collab.db.TORTOISE_ORM
+    """`TORTOISE_ORM`, for Tortoise's own CLI (`tortoise -c infra.db.TORTOISE_ORM
     makemigrations`), read from the settings only when asked for, so importing this module
     never fails on bad settings."""
     if name == "TORTOISE_ORM":

@@ -9,7 +9,7 @@ from tortoise.migrations import operations as ops
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor, PlanStep
 
-from collab.db import MIGRATIONS_MODULE, MODEL_MODULES, tortoise_config
+from infra.db import MIGRATIONS_MODULE, MODEL_MODULES, tortoise_config
 
 
 class UnmigratedDatabase(RuntimeError):

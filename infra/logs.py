@@ -108,5 +108,5 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     # Tortoise logs every SQL statement at DEBUG; keep it at INFO unless asked for.
     logging.getLogger("tortoise").setLevel(max(logging.INFO, root.level))
     # asyncpg logs a traceback each time it fails to refill its pool during an outage;
-    # collab.outages already says when the outage starts and ends.
+    # infra.outages already says when the outage starts and ends.
     logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

@@ -1,6 +1,6 @@
 """Running a transaction again when it met another process's SQLite write lock.
 
-With WAL, a busy timeout and `BEGIN IMMEDIATE` (collab.sqlite_backend) writers queue for
+With WAL, a busy timeout and `BEGIN IMMEDIATE` (infra.sqlite_backend) writers queue for
 the lock; a transaction can still lose (a checkpoint, a statement outside a transaction
 that met the timeout). The whole change was rolled back, so running it again is safe.
 """
@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from collab import outages
+from infra import outages
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from dataclasses import asdict
 
 from arq.connections import ArqRedis
 
-from collab import outages
-from collab.settings import Settings
 from domain.clock import utcnow
 from domain.unit_of_work import LiveEvent
+from infra import outages
+from infra.settings import Settings
 from models import OutboxJob
 
 RUN_OUTBOX_JOB = "run_outbox_job"

@@ -6,7 +6,7 @@ transaction that reads and then writes must upgrade its lock, and in WAL mode SQ
 refuses that upgrade at once, without waiting out the busy timeout, when another process
 wrote in between ("database is locked"). `BEGIN IMMEDIATE` takes the write lock when the
 transaction starts, waiting up to `busy_timeout` for it, so two processes queue instead.
-Used as the Tortoise engine `collab.sqlite_backend` (see collab.db).
+Used as the Tortoise engine `infra.sqlite_backend` (see infra.db).
 """
 
 from __future__ import annotations
