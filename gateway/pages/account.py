@@ -11,10 +11,6 @@ spend it.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from collections.abc import Awaitable, Callable
-
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -24,12 +20,11 @@ from domain import account_care, rate_limit
 from domain.account_care import RESET_PATH, VERIFY_PATH
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import unit_of_work
-from gateway.pages.csrf import FIELD, CsrfGuard
-from gateway.pages.rendering import error_page, render, signed_form
+from gateway.pages.csrf import FIELD
+from gateway.pages.links import Handler, LinkPages, sentence
+from gateway.pages.rendering import error_page, render
 from models import AccountTokenPurpose
 from schema.context import Services
-
-log = logging.getLogger(__name__)
 
 # purpose -> (what the link was for, where to get a new one)
 _LINKS = {
@@ -43,26 +38,15 @@ _LINKS = {
     ),
 }
 
-Handler = Callable[[Request, str], Awaitable[Response]]
 
+class AccountPages(LinkPages):
+    family = "account"
+    guesses = rate_limit.ACCOUNT_TOKEN_GUESSES_PER_ADDRESS
+    too_many = "Too many link attempts"
 
-def _purpose(action: str, token: str) -> str:
-    return f"account-{action}:{hashlib.sha256(token.encode()).hexdigest()}"
-
-
-def _sentence(message: str) -> str:
-    return message if message.endswith((".", "!", "?")) else f"{message}."
-
-
-class AccountPages:
     def __init__(self, services: Services) -> None:
-        self.services = services
-        settings = services.settings
-        self.csrf = CsrfGuard(
-            settings.SECRET_KEY, secure=settings.public_url.startswith("https://"),
-            path="/account",
-        )  # fmt: skip
-        self.dashboard_url = f"{settings.public_url}/graphql"
+        super().__init__(services, cookie_path="/account")
+        self.dashboard_url = f"{services.settings.public_url}/graphql"
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -77,24 +61,16 @@ class AccountPages:
     async def _guarded(
         self, request: Request, purpose: AccountTokenPurpose, handler: Handler
     ) -> Response:
-        token: str = request.path_params["token"]
-        address = request.client.host if request.client else "unknown"
-        checks = [(rate_limit.ACCOUNT_TOKEN_GUESSES_PER_ADDRESS, address)]
         what, next_step = _LINKS[purpose]
-        try:
-            async with rate_limit.attempt(
-                self.services.limiter, checks, "Too many link attempts",
-                rate_limit.token_refused,
-            ):  # fmt: skip
-                return await handler(request, token)
-        except rate_limit.RateLimited as limited:
-            return error_page(
-                429, "Too many attempts",
-                "There were too many attempts from your network. Wait a few minutes, "
-                "then open the link from your email again.",
-                headers={"Retry-After": str(limited.retry_after)},
-            )  # fmt: skip
-        except DomainError as error:
+
+        def refused(error: DomainError) -> Response:
+            if isinstance(error, rate_limit.RateLimited):
+                return error_page(
+                    429, "Too many attempts",
+                    "There were too many attempts from your network. Wait a few minutes, "
+                    "then open the link from your email again.",
+                    headers={"Retry-After": str(error.retry_after)},
+                )  # fmt: skip
             if error.code is ErrorCode.INVALID_TOKEN:
                 return error_page(404, f"This {what} is not valid",
                                   f"It may have been used already or replaced by a newer one. "
@@ -102,17 +78,13 @@ class AccountPages:
             if error.code is ErrorCode.TOKEN_EXPIRED:
                 return error_page(410, f"This {what} has expired",
                                   f"Links are valid for a limited time. {next_step}")  # fmt: skip
-            return error_page(400, "This did not work", _sentence(error.message))
-        except Exception:
-            log.exception("account page failed")
-            return error_page(
-                500, "Something went wrong on our side",
-                "Nothing was changed. Please try again in a moment.",
-            )  # fmt: skip
+            return error_page(400, "This did not work", sentence(error.message))
+
+        return await self.guarded(request, handler, refused)
 
     async def _form(self, request: Request, action: str, token: str) -> FormData | Response:
-        return await signed_form(
-            request, self.csrf, _purpose(action, token), what="the link from your email",
+        return await self.form(
+            request, action, token, what="the link from your email",
             retry_link=request.url.path, retry_label="Open the link again",
         )  # fmt: skip
 
@@ -123,7 +95,7 @@ class AccountPages:
         nonce, is_new = self.csrf.nonce(request)
         response = render(template, {
             "email": email, "action_url": request.url.path, "csrf_field": FIELD,
-            "csrf": self.csrf.sign(nonce, _purpose(action, token)), "error": error,
+            "csrf": self.csrf.sign(nonce, self.purpose(action, token)), "error": error,
         }, status)  # fmt: skip
         if is_new:
             self.csrf.set_cookie(response, nonce)
@@ -156,7 +128,7 @@ class AccountPages:
             if error.code is not ErrorCode.VALIDATION:
                 raise
             return self._page(request, "reset_password.html", "reset", token,
-                              row.account.email, status=422, error=_sentence(error.message))  # fmt: skip
+                              row.account.email, status=422, error=sentence(error.message))  # fmt: skip
         return render("password_reset_done.html",
                       {"email": account.email, "dashboard_url": self.dashboard_url})  # fmt: skip
 

@@ -8,9 +8,7 @@ are enqueued only after commit. No DomainError ever reaches the browser as a sta
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -25,8 +23,9 @@ from domain import members as lifecycle
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import unit_of_work
-from gateway.pages.csrf import FIELD, CsrfGuard
-from gateway.pages.rendering import domain_error_page, error_page, render, signed_form
+from gateway.pages.csrf import FIELD
+from gateway.pages.links import Handler, LinkPages, sentence
+from gateway.pages.rendering import domain_error_page, render
 from models import (
     Account,
     AccountRole,
@@ -41,7 +40,6 @@ from schema.context import Services
 log = logging.getLogger(__name__)
 DELETED = EnvironmentStatus.DELETED
 
-MAX_TOKEN_LENGTH = 200  # issued tokens are 43 characters; anything far longer is a guess
 WRONG_PASSWORD = "That password is not correct for {email}. Try again."
 TOO_MANY_LOGINS = "Too many failed log-ins for this email. Wait a few minutes and try again."
 ACCOUNT_APPEARED = (
@@ -110,23 +108,14 @@ async def load_view(member: Member) -> InvitationView:
     return InvitationView(member, owner, has_account, await _shared_items(member))
 
 
-def _purpose(action: str, token: str) -> str:
-    """A form's signature is good for one action on one invitation only."""
-    return f"invitation-{action}:{hashlib.sha256(token.encode()).hexdigest()}"
+class InvitationPages(LinkPages):
+    family = "invitation"
+    guesses = rate_limit.TOKEN_GUESSES_PER_ADDRESS
+    too_many = "Too many invitation attempts"
 
-
-Handler = Callable[[Request, str], Awaitable[Response]]
-
-
-class InvitationPages:
     def __init__(self, services: Services) -> None:
-        self.services = services
-        settings = services.settings
-        self.csrf = CsrfGuard(
-            settings.SECRET_KEY, secure=settings.public_url.startswith("https://"),
-            path="/invitations",
-        )  # fmt: skip
-        self.dashboard_url = f"{settings.public_url}/app/shared-with-me"
+        super().__init__(services, cookie_path="/invitations")
+        self.dashboard_url = f"{services.settings.public_url}/app/shared-with-me"
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -138,35 +127,16 @@ class InvitationPages:
     # -- request plumbing -------------------------------------------------------------
 
     @staticmethod
-    def _address(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
+    def _refused(error: DomainError) -> Response:
+        retry = error.retry_after if isinstance(error, rate_limit.RateLimited) else None
+        return domain_error_page(error, retry_after=retry)
 
     async def _guarded(self, request: Request, handler: Handler) -> Response:
-        """Rate limit, then run; DomainErrors become readable pages, never a traceback."""
-        token: str = request.path_params["token"]
-        checks = [(rate_limit.TOKEN_GUESSES_PER_ADDRESS, self._address(request))]
-        try:
-            async with rate_limit.attempt(
-                self.services.limiter, checks, "Too many invitation attempts",
-                rate_limit.token_refused,
-            ):  # fmt: skip
-                if not token or len(token) > MAX_TOKEN_LENGTH:
-                    raise DomainError(ErrorCode.INVALID_TOKEN, lifecycle.INVALID_TOKEN, "token")
-                return await handler(request, token)
-        except DomainError as error:
-            retry = error.retry_after if isinstance(error, rate_limit.RateLimited) else None
-            return domain_error_page(error, retry_after=retry)
-        except Exception:
-            log.exception("invitation page failed")
-            return error_page(
-                500, "Something went wrong on our side",
-                "Nothing was changed. Please try again in a moment.",
-            )  # fmt: skip
+        return await self.guarded(request, handler, self._refused)
 
     async def _form(self, request: Request, action: str, token: str) -> FormData | Response:
-        """The posted form, or the 403/400 page when it is not one of ours."""
-        return await signed_form(
-            request, self.csrf, _purpose(action, token), what="the invitation",
+        return await self.form(
+            request, action, token, what="the invitation",
             retry_link=f"/invitations/{token}", retry_label="Open the invitation again",
         )  # fmt: skip
 
@@ -182,8 +152,8 @@ class InvitationPages:
             "email": view.member.email,
             "accept_url": f"/invitations/{token}/accept",
             "reject_url": f"/invitations/{token}/reject",
-            "accept_csrf": self.csrf.sign(nonce, _purpose("accept", token)),
-            "reject_csrf": self.csrf.sign(nonce, _purpose("reject", token)),
+            "accept_csrf": self.csrf.sign(nonce, self.purpose("accept", token)),
+            "reject_csrf": self.csrf.sign(nonce, self.purpose("reject", token)),
             "csrf_field": FIELD,
             "error": error,
             "error_field": error_field,
@@ -230,7 +200,7 @@ class InvitationPages:
         except DomainError as error:
             if error.code is ErrorCode.VALIDATION:
                 return self._invitation_page(
-                    request, token, view, status=422, error=_sentence(error.message),
+                    request, token, view, status=422, error=sentence(error.message),
                     error_field=_form_field(error.field), display_name=display_name,
                 )  # fmt: skip
             if error.code is ErrorCode.CONFLICT:  # an account appeared since the page loaded
@@ -247,7 +217,7 @@ class InvitationPages:
         self, request: Request, token: str, view: InvitationView, password: str
     ) -> Response:
         email = view.member.email
-        checks = rate_limit.log_in_checks(self._address(request), email)
+        checks = rate_limit.log_in_checks(self.address(request), email)
         try:
             async with rate_limit.attempt(
                 self.services.limiter, checks, "Too many failed log-ins", rate_limit.failed_log_in
@@ -290,10 +260,6 @@ class InvitationPages:
             "owner_name": view.owner_name, "email": view.member.email, "created": created,
             "dashboard_url": f"{self.dashboard_url}#session={token}",
         })  # fmt: skip
-
-
-def _sentence(message: str) -> str:
-    return message if message.endswith((".", "!", "?")) else f"{message}."
 
 
 def _form_field(domain_field: str | None) -> str:
