@@ -52,6 +52,9 @@ class ShareNotice(Model):
     id = fields.UUIDField(primary_key=True)
     member_id = fields.UUIDField()
     environment_id = fields.UUIDField()
+    # The share_notifications job that announced it (a digest claims its environments
+    # here before sending); NULL for notices written before migration 0004.
+    outbox_id = fields.UUIDField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
