@@ -23,11 +23,10 @@ class Migration(migrations.Migration):
             name='notification_preference',
             field=fields.CharEnumField(default=NotificationPreference.EACH, description='EACH: EACH\nDIGEST: DIGEST\nOFF: OFF', enum_type=NotificationPreference, max_length=8),
         ),
-        # The share_notifications job that announced the environment (a digest claims its
-        # environments before sending); older notices have none.
+        # The digest (share_notifications job) that claimed the environment before sending.
         ops.AddField(
             model_name='ShareNotice',
-            name='outbox_id',
+            name='digest_outbox_id',
             field=fields.UUIDField(null=True),
         ),
     ]
