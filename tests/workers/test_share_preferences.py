@@ -245,6 +245,34 @@ async def test_digest_job_run_again_after_a_crash_sends_nothing_more(gql, mailbo
     assert (await SentEmail.get(key=sent.key)).status is SentEmailStatus.SENT
 
 
+async def test_digest_refused_for_good_is_announced_by_the_next_change(gql, mailbox, start_worker):
+    """A 5xx for the digest: the job fails (the owner sees it) and its environments are not
+    counted as told, so the next digest that reaches the member lists them."""
+    owner = await sign_up(gql, "Sharon")
+    invitee = await sign_up(gql, "bounced")
+    await prefer(invitee, "DIGEST")
+    group = await make_group(owner.id, "Staging")
+    await make_environment(owner.id, "api-staging", group=group)
+    member_id = await active_member(owner, invitee)
+    async with start_worker():
+        await settle()
+        mailbox.unknown = {invitee.email}
+        await owner.gql(UPDATE_SHARES, id=member_id, shares=[{"groupId": group,
+                                                              "roleIds": [VIEWER]}])  # fmt: skip
+        await settle()
+        [failure] = (await owner.gql("{ failedDeliveries { job } }")).data["failedDeliveries"]
+        assert failure == {"job": "share_notifications"}
+        assert await ShareNotice.filter(member_id=member_id).count() == 0
+        mailbox.unknown = set()
+        new = await make_environment(owner.id, "web-staging")
+        await owner.gql(ADD_TO_GROUP, e=new, g=group)
+        await settle()
+    [digest] = digests(mailbox, invitee.email)
+    assert digest["Subject"] == '"Sharon" shared 2 environments with you'
+    text = parts(digest)[0]
+    assert "api-staging" in text and "web-staging" in text
+
+
 # -- OFF ----------------------------------------------------------------------------------
 
 
