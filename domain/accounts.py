@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from domain import versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
-from models import Account, AccountKind, Session
+from models import Account, AccountKind, NotificationPreference, Session
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -201,3 +201,16 @@ def may_create_on_own_account(account: Account) -> bool:
     return account.kind is AccountKind.FULL or (
         account.kind is AccountKind.TRIAL and not trial_expired(account)
     )
+
+
+async def set_notification_preference(
+    account_id: uuid.UUID, preference: NotificationPreference
+) -> Account:
+    """Not audited, like the other changes to one's own account (the audit log is the
+    owners' record of their resources). Jobs already queued follow the new choice: a
+    share job reads the preference when it runs."""
+    account = await Account.get(id=account_id)
+    if account.notification_preference is not preference:
+        account.notification_preference = preference
+        await account.save(update_fields=["notification_preference", "updated_at"])
+    return account

@@ -14,7 +14,8 @@ class Job(str, Enum):
     INVITATION_EMAIL = "invitation_email"
     # payload: member_id, decision ("accepted" | "rejected" | "left")
     DECISION_EMAIL = "decision_email"
-    # payload: member_id; emails each environment newly visible to the member, once
+    # payload: member_id; announces each environment newly visible to the member, once,
+    # as its account's notification_preference says (EACH, DIGEST or OFF; workers/shares.py)
     SHARE_NOTIFICATIONS = "share_notifications"
     # payload: members [{member_id, trial_ends_at}] (up to TRIAL_EMAIL_BATCH); the member
     # and the owner of each, once per trial end, over one SMTP connection.

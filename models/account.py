@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
-from models.enums import AccountKind, AccountTokenPurpose
+from models.enums import AccountKind, AccountTokenPurpose, NotificationPreference
 
 if TYPE_CHECKING:
     from tortoise.fields.relational import ForeignKeyRelation
@@ -24,6 +24,10 @@ class Account(TimestampedModel):
     trial_ends_at = fields.DatetimeField(null=True)
     # Set when the owner of the address proved it (the emailed link, or an invitation).
     email_verified_at = fields.DatetimeField(null=True)
+    # Share emails only (workers/shares.py); read when the job runs, not when it is queued.
+    notification_preference = fields.CharEnumField(
+        NotificationPreference, max_length=8, default=NotificationPreference.EACH
+    )
 
     class Meta:
         table = "account"

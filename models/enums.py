@@ -50,6 +50,14 @@ class OutboxStatus(str, Enum):
     FAILED = "FAILED"
 
 
+class NotificationPreference(str, Enum):
+    """How an account hears about environments newly shared with it (share emails only)."""
+
+    EACH = "EACH"  # one email per newly visible environment (the default)
+    DIGEST = "DIGEST"  # one email per change, listing every newly visible environment
+    OFF = "OFF"  # no share emails; what becomes visible meanwhile is not announced later
+
+
 class AccountTokenPurpose(str, Enum):
     PASSWORD_RESET = "PASSWORD_RESET"
     EMAIL_VERIFICATION = "EMAIL_VERIFICATION"

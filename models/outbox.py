@@ -52,6 +52,10 @@ class ShareNotice(Model):
     id = fields.UUIDField(primary_key=True)
     member_id = fields.UUIDField()
     environment_id = fields.UUIDField()
+    # The share_notifications job whose digest announces it: a digest claims its
+    # environments here before it is sent, so a retry sends the same list and no other
+    # digest repeats them. NULL when announced one by one or recorded while OFF.
+    digest_outbox_id = fields.UUIDField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

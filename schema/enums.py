@@ -13,13 +13,26 @@ from graphql import GraphQLEnumType
 
 from domain.access import AccessLevel, EmptyReason
 from domain.errors import ErrorCode
-from models.enums import AccountKind, AccountRole, AuditOutcome, EnvironmentStatus, MemberStatus
+from models.enums import (
+    AccountKind,
+    AccountRole,
+    AuditOutcome,
+    EnvironmentStatus,
+    MemberStatus,
+    NotificationPreference,
+)
 
 for _enum in (
     AccountKind, AccountRole, MemberStatus, EnvironmentStatus, AuditOutcome, AccessLevel,
     EmptyReason, ErrorCode,
 ):  # fmt: skip
     strawberry.enum(_enum)
+strawberry.enum(
+    NotificationPreference,
+    description="How an account hears about environments newly shared with it: EACH, one "
+    "email per environment; DIGEST, one email per change listing them; OFF, no share emails "
+    "(invitations, decisions, trial notices and alerts are sent as before).",
+)
 
 __all__ = [
     "AccessLevel",
@@ -30,6 +43,7 @@ __all__ = [
     "EnvironmentStatus",
     "ErrorCode",
     "MemberStatus",
+    "NotificationPreference",
 ]
 
 
@@ -42,7 +56,8 @@ def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
     still goes through Strawberry's own path.
     """
     ours = {e.__name__: e for e in (AccountKind, AccountRole, MemberStatus, EnvironmentStatus,
-                                    AuditOutcome, AccessLevel, EmptyReason, ErrorCode)}  # fmt: skip
+                                    AuditOutcome, AccessLevel, EmptyReason, ErrorCode,
+                                    NotificationPreference)}  # fmt: skip
     for name, enum in ours.items():
         graphql_type = schema._schema.type_map.get(name)
         if not isinstance(graphql_type, GraphQLEnumType):

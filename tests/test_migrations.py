@@ -83,3 +83,33 @@ async def test_emails_sent_before_claim_states_stay_sent(fresh_database):
         assert row.status is SentEmailStatus.SENT and row.message is None
     finally:
         await Tortoise.close_connections()
+
+
+async def test_accounts_from_before_preferences_keep_one_email_per_environment(fresh_database):
+    """0004 adds account.notification_preference to a table that already has rows: they
+    get EACH, today's behaviour."""
+    from tortoise.migrations.api import migrate as migrate_api
+
+    from models import Account, NotificationPreference
+
+    config = tortoise_config(fresh_database)
+    executor.EXECUTOR_CACHE.clear()
+    await migrate_api(config=config, app_labels=["models"], target="models.0003_delivery_leases")
+    await Tortoise.close_connections()
+    await Tortoise.init(config=config)
+    try:
+        await Tortoise.get_connection("default").execute_script(
+            "INSERT INTO account (id, created_at, updated_at, email, display_name, "
+            "password_hash, kind) VALUES ('6f1c1d2e-1111-4a4a-8b8b-000000000001', "
+            "'2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'old@collab.example', "
+            "'Old', 'x', 'FULL')"
+        )
+    finally:
+        await Tortoise.close_connections()
+    await migrations.apply(fresh_database)
+    await Tortoise.init(config=config)
+    try:
+        old = await Account.get(email="old@collab.example")
+        assert old.notification_preference is NotificationPreference.EACH
+    finally:
+        await Tortoise.close_connections()

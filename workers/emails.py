@@ -112,6 +112,34 @@ def share_notice(*, key: str, to: str, owner_name: str, environment_name: str,
     return Email(key, to, subject, text, html)
 
 
+@dataclass(frozen=True)
+class SharedEnvironment:
+    name: str
+    display_name: str
+    link: str  # its place in "Shared with me"
+
+
+def share_digest(*, key: str, to: str, owner_name: str,
+                 environments: list[SharedEnvironment], overview_link: str) -> Email:  # fmt: skip
+    """One change, every environment it made visible (NotificationPreference.DIGEST)."""
+    count = len(environments)
+    what = "1 environment" if count == 1 else f"{count} environments"
+    subject = _one_line(f"{_quoted(owner_name)} shared {what} with you")
+    lines = [f"{owner_name} shared {what} with you:", ""]
+    lines += [f"  - {e.display_name or e.name} ({e.name}): {e.link}" for e in environments]
+    lines += ["", f'Everything shared with you is under "Shared with me": {overview_link}']
+    items = "".join(
+        f'<li><a href="{escape(e.link, quote=True)}">{escape(e.display_name or e.name)}</a> '
+        f"({escape(e.name)})</li>"
+        for e in environments
+    )
+    html = _html(subject, (
+        f"<p>{escape(owner_name)} shared {what} with you:</p><ul>{items}</ul>"
+        f"<p><a href=\"{escape(overview_link, quote=True)}\">Open \"Shared with me\"</a></p>"
+    ))  # fmt: skip
+    return Email(key, to, subject, "\n".join(lines) + "\n", html)
+
+
 def trial_expired_member(*, key: str, to: str, owner_name: str, ends: datetime | None) -> Email:
     subject = _one_line(
         f"Your trial ended: access to {_quoted(owner_name)}'s environments is paused"

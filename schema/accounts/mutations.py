@@ -7,7 +7,7 @@ import strawberry
 from domain import account_care, accounts, rate_limit
 from domain.errors import DomainError, ErrorCode
 from models import Account as AccountModel
-from models import AccountKind
+from models import AccountKind, NotificationPreference
 from schema.accounts.types import (
     Account,
     AccountPayload,
@@ -170,4 +170,19 @@ class AccountMutation:
         )
         ttl = context.settings.EMAIL_VERIFICATION_TTL_HOURS
         await context.commit(lambda: account_care.send_verification(account, ttl))
+        return AccountPayload(account=Account.of(account))
+
+    @strawberry.mutation(
+        description="Choose how share emails reach this account: EACH (the default), DIGEST "
+        "or OFF. Share emails still waiting follow the new choice. Environments shared "
+        "while OFF are not announced later."
+    )
+    @returns_payload(AccountPayload)
+    async def set_notification_preference(
+        self, info: Info, preference: NotificationPreference
+    ) -> AccountPayload:
+        caller = info.context.caller_for_mutation()
+        account = await info.context.commit(
+            lambda: accounts.set_notification_preference(caller.id, preference)
+        )
         return AccountPayload(account=Account.of(account))

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 from models import Account as AccountModel
-from schema.enums import AccountKind
+from schema.enums import AccountKind, NotificationPreference
 from schema.errors import UserError
 
 
@@ -20,6 +20,11 @@ class Account:
         description="Whether the owner of the email proved it (the emailed verification "
         "link, a password reset link, or an invitation). Needed to invite."
     )
+    notification_preference: NotificationPreference = strawberry.field(
+        description="How this account hears about environments newly shared with it "
+        "(setNotificationPreference). Shown only to the account itself (and to the platform "
+        "in platformSetAccountKind's answer); others see an AccountRef, without it."
+    )
 
     @classmethod
     def of(cls, m: AccountModel) -> Account:
@@ -27,6 +32,7 @@ class Account:
             id=strawberry.ID(str(m.id)), email=m.email, display_name=m.display_name,
             kind=m.kind, trial_ends_at=m.trial_ends_at,
             email_verified=m.email_verified_at is not None,
+            notification_preference=m.notification_preference,
         )  # fmt: skip
 
 

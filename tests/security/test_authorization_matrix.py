@@ -108,6 +108,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "Mutation.logOutEverywhere": row(anonymous=U, platform=U, rest=OK),
     "Mutation.changePassword": row(anonymous=U, platform=U, rest=OK),
     "Mutation.resendVerification": row(anonymous=U, platform=U, rest="INVALID_STATE"),  # verified
+    "Mutation.setNotificationPreference": row(anonymous=U, platform=U, rest=OK),  # one's own
+    "Query.me(notificationPreference)": row(anonymous=U, platform=U, rest=OK),
     "Mutation.verifyEmail": row(rest=OK),  # the emailed token is the credential
     "Mutation.requestPasswordReset": row(rest=OK),  # the same answer for any email
     "Mutation.resetPassword": row(rest=OK),  # the emailed token is the credential
@@ -549,6 +551,12 @@ OPS: dict[str, Op] = {
         restore=password_back,
     ),
     "Mutation.resendVerification": Op(f"mutation {{ resendVerification {{ {ERR} }} }}", const()),
+    "Mutation.setNotificationPreference": Op(
+        "mutation($p: NotificationPreference!) { setNotificationPreference(preference: $p) "
+        f"{{ account {{ id notificationPreference }} {ERR} }} }}",
+        const(p="EACH"),
+    ),
+    "Query.me(notificationPreference)": Op("{ me { id notificationPreference } }", const()),
     "Mutation.verifyEmail": member_op(
         "verifyEmail", verification_token, "$token: String!", "token: $token"
     ),
