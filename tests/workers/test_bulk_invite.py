@@ -118,7 +118,8 @@ async def test_a_batch_of_100_written_inline_fits_the_token_cap(gql):
     owner = await sign_up(gql, "Inline Batch")
     literal = ", ".join(f'{{email: "inline-{i:03}@collab.example", displayName: "I {i}"}}'
                         for i in range(100))  # fmt: skip
-    document = f"mutation {{ inviteMembers(inputs: [{literal}]) {{ member {{ {MEMBER_FIELDS} }} {ERRORS} }} }}"  # noqa: E501
+    document = (f"mutation {{ inviteMembers(inputs: [{literal}]) "
+                f"{{ member {{ {MEMBER_FIELDS} }} {ERRORS} }} }}")  # fmt: skip
     r = await owner.gql(document)
     payloads = r.payload("inviteMembers")
     assert [p["member"]["email"] for p in payloads] == [
