@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from domain.clock import utcnow
 from domain.reminders import queue_invitation_reminders, queue_trial_warnings
 from domain.unit_of_work import AfterCommit, unit_of_work
-from infra.settings import Settings
+from infra.settings import Settings, get_settings
 from models import Account, AccountKind, Member, MemberStatus, OutboxJob
 from workers import emails
 from workers.invitations import live_token, shared_items
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 async def remind_invitations(ctx: dict[str, Any]) -> int:
     """Cron: one reminder per pending invitation INVITATION_REMINDER_HOURS after it was sent."""
-    settings: Settings = ctx["settings"]
+    settings: Settings = ctx.get("settings") or get_settings()
     after_commit: AfterCommit | None = ctx.get("after_commit")
     async with unit_of_work(after_commit):
         queued = await queue_invitation_reminders(utcnow(), settings.INVITATION_REMINDER_HOURS)
@@ -41,7 +41,7 @@ async def remind_invitations(ctx: dict[str, Any]) -> int:
 
 async def warn_trials(ctx: dict[str, Any]) -> int:
     """Cron: one warning per trial membership TRIAL_WARNING_DAYS before the trial ends."""
-    settings: Settings = ctx["settings"]
+    settings: Settings = ctx.get("settings") or get_settings()
     after_commit: AfterCommit | None = ctx.get("after_commit")
     async with unit_of_work(after_commit):
         queued = await queue_trial_warnings(utcnow(), settings.TRIAL_WARNING_DAYS)
