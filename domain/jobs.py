@@ -29,5 +29,11 @@ class Job(str, Enum):
     EMAIL_VERIFICATION_EMAIL = "email_verification_email"
     # payload: member_id, change ("suspended" | "activated" | "removed"); to the member
     MEMBER_STATUS_EMAIL = "member_status_email"
+    # payload: reminders [{member_id, invitation}] (invitation: the reminded token's id) and
+    # tokens {member_id: the reminder's own link token}; up to REMINDER_BATCH, one owner
+    INVITATION_REMINDER_EMAIL = "invitation_reminder_email"
+    # payload: members [{member_id, trial_ends_at}], up to REMINDER_BATCH, one owner; the
+    # trial collaborator (once per trial end) and the owner of each membership
+    TRIAL_WARNING_EMAIL = "trial_warning_email"
     # payload: key; an operator's resend of an IN_DOUBT email, its stored message as it was
     RESEND_EMAIL = "resend_email"

@@ -47,9 +47,10 @@ async def _issue_token(member: Member, ttl_hours: int) -> str:
     )
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=ttl_hours)
-    await InvitationToken.create(
-        id=uuid.uuid4(), member=member, token_hash=_hash(token), expires_at=expires
-    )
+    await InvitationToken.create(  # created_at from our clock: reminders count from it
+        id=uuid.uuid4(), member=member, token_hash=_hash(token), created_at=now,
+        expires_at=expires,
+    )  # fmt: skip
     member.invitation_expires_at = expires
     return token
 

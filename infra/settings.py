@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDERS = {"", "change-me", "dev-secret-key", "dev-platform-token"}
@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     PLATFORM_TOKEN: str = "dev-platform-token"
     TRIAL_DAYS: int = 14
     INVITATION_TTL_HOURS: int = 7 * 24
+    # Reminders (workers/reminders.py): a pending invitation is reminded once this long
+    # after it was sent (or re-sent); a trial collaborator and its owners are warned once
+    # this many days before the trial ends. 0 turns either off.
+    INVITATION_REMINDER_HOURS: int = Field(default=72, ge=0)
+    TRIAL_WARNING_DAYS: int = Field(default=3, ge=0)
     PASSWORD_RESET_TTL_MINUTES: int = 60
     EMAIL_VERIFICATION_TTL_HOURS: int = 48
     # Not named by the contract; safe defaults a deployment may tune.

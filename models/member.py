@@ -38,6 +38,9 @@ class Member(TimestampedModel):
     # The email while the record is open (pending, active, suspended, trial-expired), the
     # record's id once it has ended: at most one open record per owner and email.
     open_slot = fields.CharField(max_length=320)
+    # The trial end this membership's warning was queued for (workers/reminders.py): a
+    # trial moved to another end is warned about again, the same end never twice.
+    trial_warning_for = fields.DatetimeField(null=True)
 
     class Meta:
         table = "member"
@@ -58,6 +61,10 @@ class InvitationToken(Model):
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # Set when this invitation's reminder was queued, and on the reminder's own token (its
+    # email carries a second live link to the same invitation): neither is reminded again.
+    # A re-send revokes both, so the new invitation has its own reminder.
+    reminded_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "invitation_token"

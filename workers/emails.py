@@ -229,3 +229,18 @@ def member_status(*, key: str, to: str, owner_name: str, owner_email: str, chang
     subject = _one_line(subject_format.format(owner=f"“{owner}”"))
     text = text_format.format(owner=owner_name or owner_email, owner_email=owner_email)
     return Email(key, to, subject, text + "\n", _html(subject, f"<p>{escape(text)}</p>"))
+
+
+def trial_warning_member(*, key: str, to: str, owner_names: list[str], ends: datetime) -> Email:
+    subject = _one_line(f"Your trial ends on {_date(ends)}: shared access will pause")
+    owners = ", ".join(owner_names) or "the owners you work with"
+    text = (f"Your trial ends on {_date(ends)}. After that, your access to the environments "
+            f"shared with you by {owners} is paused until you upgrade your account.\n")  # fmt: skip
+    return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))
+
+
+def trial_warning_owner(*, key: str, to: str, member_email: str, ends: datetime) -> Email:
+    subject = _one_line(f"{member_email}'s trial ends on {_date(ends)}", 200)
+    text = (f"The trial of {member_email} ends on {_date(ends)}. Their access to your "
+            "environments will then be paused until their account is upgraded.\n")  # fmt: skip
+    return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))

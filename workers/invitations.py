@@ -69,7 +69,7 @@ async def shared_items(member: Member) -> list[SharedItem]:
     return sorted(items, key=lambda i: i.label)
 
 
-async def _token_live(token: str) -> InvitationToken | None:
+async def live_token(token: str) -> InvitationToken | None:
     row = await InvitationToken.get_or_none(token_hash=hashlib.sha256(token.encode()).hexdigest())
     if row is None or row.revoked_at or row.used_at or row.expires_at <= utcnow():
         return None
@@ -82,7 +82,7 @@ async def send_invitation(row: OutboxJob, env: JobEnv) -> BatchReport | None:
     member = await Member.get_or_none(id=payload.get("member_id"))
     if member is None or not token or member.status is not MemberStatus.PENDING:
         return None  # answered, removed or already sent: nothing to say
-    live = await _token_live(str(token))
+    live = await live_token(str(token))
     if live is None:
         return None  # replaced by a re-send (that job carries the live link) or expired
     owner = await Account.get(id=member.owner_id)

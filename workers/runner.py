@@ -27,7 +27,7 @@ from domain.jobs import Job
 from infra import logs, metrics
 from infra.settings import Settings
 from models import OutboxJob, OutboxStatus
-from workers import accounts, alerts, decisions, invitations, resends, shares, trials
+from workers import accounts, alerts, decisions, invitations, reminders, resends, shares, trials
 from workers.mailer import (
     BatchReport,
     Email,
@@ -40,7 +40,7 @@ from workers.mailer import (
 
 log = logging.getLogger(__name__)
 
-SECRET_FIELDS = frozenset({"token"})
+SECRET_FIELDS = frozenset({"token", "tokens"})  # "tokens": reminder batches
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,8 @@ HANDLERS: dict[Job, Handler] = {
     Job.EMAIL_VERIFICATION_EMAIL: accounts.send_email_verification,
     Job.MEMBER_STATUS_EMAIL: decisions.send_member_status,
     Job.RESEND_EMAIL: resends.resend_email,
+    Job.INVITATION_REMINDER_EMAIL: reminders.send_invitation_reminders,
+    Job.TRIAL_WARNING_EMAIL: reminders.send_trial_warnings,
 }
 
 

@@ -24,6 +24,7 @@ from workers.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
 from workers.invitations import expire_invitations
 from workers.mailer import Mailer
 from workers.outages import ResilientWorker, retried_during_outages
+from workers.reminders import remind_invitations, warn_trials
 from workers.runner import JobEnv, Leases, RetryPolicy, run_outbox_job
 from workers.trials import expire_trials
 
@@ -47,6 +48,10 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
              timeout=JOB_TIMEOUT),
         cron(expire_invitations, name=f"{prefix}:expire_invitations", second=35,
              run_at_startup=True, timeout=JOB_TIMEOUT),
+        cron(remind_invitations, name=f"{prefix}:remind_invitations", second=20,
+             run_at_startup=True, timeout=JOB_TIMEOUT),
+        cron(warn_trials, name=f"{prefix}:warn_trials", second=50, run_at_startup=True,
+             timeout=JOB_TIMEOUT),
     ]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from models import Account as AccountModel
 from models import Member as MemberModel
 from schema.accounts.types import Account, AuthPayload
 from schema.context import Context, Info
-from schema.errors import returns_payload
+from schema.errors import ApiError, returns_payload
 from schema.members.inputs import InviteMemberInput, UpdateMemberInput
 from schema.members.types import Member, MemberPayload
 
@@ -52,6 +52,22 @@ def _payload(member: MemberModel) -> MemberPayload:
     return MemberPayload(member=Member.of(member))
 
 
+# inviteMembers: one transaction and one count against the invitation limit per input.
+MAX_BULK_INVITATIONS = 100
+
+
+@returns_payload(MemberPayload)
+async def _invite(context: Context, input: InviteMemberInput) -> MemberPayload:
+    """inviteMember, and each item of inviteMembers: the one path for an invitation."""
+    owner = await _inviting(context)
+    requests = [s.request() for s in input.shares]
+    member, _ = await context.commit(lambda: lifecycle.invite(
+        owner, input.email, input.display_name, input.account_role, requests,
+        _ttl(context),
+    ))  # fmt: skip
+    return _payload(member)
+
+
 async def _decide(
     context: Context, token: str | None, id: strawberry.ID | None,
     decision: Callable[..., Awaitable[MemberModel]],
@@ -76,13 +92,24 @@ class MemberMutation:
     @strawberry.mutation(description="Invite a collaborator by email; the member starts PENDING.")
     @returns_payload(MemberPayload)
     async def invite_member(self, info: Info, input: InviteMemberInput) -> MemberPayload:
-        owner = await _inviting(info.context)
-        requests = [s.request() for s in input.shares]
-        member, _ = await info.context.commit(lambda: lifecycle.invite(
-            owner, input.email, input.display_name, input.account_role, requests,
-            _ttl(info.context),
-        ))  # fmt: skip
-        return _payload(member)
+        return await _invite(info.context, input)
+
+    @strawberry.mutation(
+        description=f"Invite up to {MAX_BULK_INVITATIONS} collaborators: one payload per input, "
+        "in input order, each its own transaction, invitation email and count against the "
+        "invitation rate limit (an item past the limit is RATE_LIMITED, earlier ones stand)."
+    )
+    async def invite_members(
+        self, info: Info, inputs: list[InviteMemberInput]
+    ) -> list[MemberPayload]:
+        if len(inputs) > MAX_BULK_INVITATIONS:  # whatever MAX_INPUT_LIST says; nothing written
+            raise ApiError(
+                ErrorCode.VALIDATION,
+                f"inviteMembers takes at most {MAX_BULK_INVITATIONS} inputs, got {len(inputs)}",
+                limit="input",
+            )
+        # One after the other: each sees the ones before it (a repeated email is CONFLICT).
+        return [await _invite(info.context, item) for item in inputs]
 
     @strawberry.mutation(description="Edit a member; `shares`, when given, replaces all shares.")
     @returns_payload(MemberPayload)
