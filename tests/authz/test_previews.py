@@ -4,6 +4,8 @@ does to the members' effective policies, writes nothing, and refuses like the mu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,3 +286,68 @@ async def test_previews_give_the_mutations_typed_errors_for_bad_input(gql: Graph
         counts = await row_counts()
         assert error(await w.owner.gql(preview, **variables)) == expected, (preview, variables)
         assert await row_counts() == counts
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """Every statement sent through the default connection while active."""
+    sent: list[str] = []
+    client = type(Tortoise.get_connection("default"))
+    patched = []
+    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
+        owner = next(c for c in client.__mro__ if name in c.__dict__)
+        original = owner.__dict__[name]
+
+        def wrapper(self: Any, sql: str, *args: Any, __original: Any = original) -> Any:
+            sent.append(sql)
+            return __original(self, sql, *args)
+
+        patched.append((owner, name, original))
+        setattr(owner, name, wrapper)
+    try:
+        yield sent
+    finally:
+        for owner, name, original in patched:
+            setattr(owner, name, original)
+
+
+async def statements(user: User, query: str, **variables: Any) -> int:
+    """SQL statements one fresh (uncached) answer costs."""
+    with counting_statements() as sent:
+        r = await user.gql.http.post(
+            "/graphql", json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {user.token}", "Cache-Control": "no-cache"},
+        )  # fmt: skip
+    assert r.status_code == 200 and "errors" not in r.json(), r.json()
+    return len(sent)
+
+
+async def test_previews_cost_the_same_statements_for_more_members_and_environments(
+    gql: GraphQLClient,
+) -> None:
+    """No N+1: a preview reads a fixed number of times, however many members it weighs
+    (every ACTIVE member, for a change of the tree) and environments it compares."""
+    w = await build(gql)
+
+    async def costs() -> list[int]:
+        grants = [{"memberId": m, "roleIds": [FULL_ACCESS]} for m in w.members.values()]
+        shares = [share(FULL_ACCESS, env=e) for e in w.envs.values()]
+        return [
+            await statements(w.owner, PREVIEW_UPDATE, id=w.members[w.ann.email],
+                             input={"shares": shares}),
+            await statements(w.owner, PREVIEW_SHARE, e=w.envs["web"], grants=grants),
+            await statements(w.owner, PREVIEW_MOVE, id=w.groups["backend"], parentId=None),
+            await statements(w.owner, PREVIEW_ADD, e=w.envs["store"], g=w.groups["backend"]),
+            await statements(w.owner, PREVIEW_REMOVE, e=w.envs["api"], g=w.groups["backend"]),
+        ]  # fmt: skip
+
+    small = await costs()
+    for i in range(4):
+        user = await sign_up(gql, f"More {i}")
+        w.members[user.email] = await active_member(
+            w.owner, user, shares=[share(VIEWER, group=w.groups["ops"]), share(VIEWER, root=True)]
+        )
+        env = (await create_env(w.owner, f"more-{i}"))["id"]
+        w.envs[f"more-{i}"] = env
+        await add_to_group(w.owner, env, w.groups["backend"])
+    assert all(small) and await costs() == small
