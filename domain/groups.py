@@ -265,7 +265,7 @@ class PlacementPlan:
         def placed(tree: access.Tree) -> access.Tree:
             parents, env_groups = tree
             held_by = set(env_groups.get(env_id, ()))
-            held_by = held_by | {group_id} if add else held_by - {group_id}
+            held_by = (held_by | {group_id}) if add else (held_by - {group_id})
             return parents, {**env_groups, env_id: held_by}
 
         return AccessEffect(self.owner.id, tree=placed, environments=lambda _: [env_id])

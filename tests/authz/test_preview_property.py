@@ -187,6 +187,7 @@ async def account(kind: AccountKind = AccountKind.FULL, trial_expired: bool = Fa
 
 
 async def write(s: Scenario) -> World:
+    """The scenario's rows, a bulk insert per table (parents before children)."""
     owner = await account()
     now = utcnow()
     role = await Role.create(
@@ -195,45 +196,48 @@ async def write(s: Scenario) -> World:
     await RolePolicy.bulk_create(
         [RolePolicy(id=uuid.uuid4(), role_id=role.id, policy_id=p) for p in CUSTOM_POLICIES]
     )
-    group_ids: list[uuid.UUID] = []
-    for i, parent in enumerate(s.parents):
-        parent_id = None if parent is None else group_ids[parent]
-        group = await EnvironmentGroup.create(id=uuid.uuid4(), owner=owner, parent_id=parent_id,
-                                              parent_slot=str(parent_id or ""), name=f"g{i}")  # fmt: skip
-        group_ids.append(group.id)
-    env_ids = []
-    for i, held_by in enumerate(s.placements):
-        env = await Environment.create(id=uuid.uuid4(), owner=owner, created_by=owner,
-                                       name=f"env-{i}", status=EnvironmentStatus.RUNNING)  # fmt: skip
-        env_ids.append(env.id)
-        await GroupEnvironment.bulk_create([
-            GroupEnvironment(id=uuid.uuid4(), group_id=group_ids[g], environment_id=env.id)
-            for g in held_by
-        ])  # fmt: skip
+    group_ids = [uuid.uuid4() for _ in s.parents]
+    env_ids = [uuid.uuid4() for _ in s.placements]
+    await EnvironmentGroup.bulk_create([
+        EnvironmentGroup(id=group_ids[i], owner=owner, parent_id=parent_id,
+                         parent_slot=str(parent_id or ""), name=f"g{i}")
+        for i, parent_id in enumerate(None if p is None else group_ids[p] for p in s.parents)
+    ])  # fmt: skip
+    await Environment.bulk_create([
+        Environment(id=env_ids[i], owner=owner, created_by=owner, name=f"env-{i}",
+                    status=EnvironmentStatus.RUNNING)
+        for i in range(len(env_ids))
+    ])  # fmt: skip
+    await GroupEnvironment.bulk_create([
+        GroupEnvironment(id=uuid.uuid4(), group_id=group_ids[g], environment_id=env_ids[e])
+        for e, held_by in enumerate(s.placements) for g in held_by
+    ])  # fmt: skip
     world = World(owner, group_ids, env_ids, [], role.id)
+    shares: list[Share] = []
+    share_roles: list[ShareRole] = []
     for i, draft in enumerate(s.members):
         collaborator = await account(AccountKind.COLLABORATOR, draft.trial_expired)
-        member = await Member.create(
+        world.members.append(Member(
             id=uuid.uuid4(), owner=owner, email=f"m{i}-{collaborator.email}",
             account=None if draft.status is MemberStatus.PENDING else collaborator,
             account_role=AccountRole.ADMIN if draft.admin else AccountRole.VIEWER,
             status=draft.status, invited_at=now, open_slot=f"m{i}-{collaborator.email}",
-        )  # fmt: skip
-        world.members.append(member)
+        ))  # fmt: skip
         for share in draft.shares:
             kind, target = world.target(share.target)
             ends = {"never": None, "ended": now - timedelta(hours=1),
                     "later": now + timedelta(days=1)}[share.ends]  # fmt: skip
-            row = await Share.create(
-                id=uuid.uuid4(), member=member, target_type=kind, expires_at=ends,
+            shares.append(Share(
+                id=uuid.uuid4(), member_id=world.members[-1].id, target_type=kind, expires_at=ends,
                 environment_id=target if kind is ShareTargetType.ENVIRONMENT else None,
                 group_id=target if kind is ShareTargetType.GROUP else None,
                 target_key=target_key(kind, target),
-            )  # fmt: skip
-            await ShareRole.bulk_create(
-                [ShareRole(id=uuid.uuid4(), share_id=row.id, role_id=world.role(r))
-                 for r in share.roles]
-            )  # fmt: skip
+            ))  # fmt: skip
+            share_roles += [ShareRole(id=uuid.uuid4(), share_id=shares[-1].id,
+                                      role_id=world.role(r)) for r in share.roles]  # fmt: skip
+    await Member.bulk_create(world.members)
+    await Share.bulk_create(shares)
+    await ShareRole.bulk_create(share_roles)
     return world
 
 
