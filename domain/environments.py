@@ -10,6 +10,7 @@ transaction, so they are committed before the mutation answers.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +25,7 @@ from domain.accounts import clean_display_name, may_create_on_own_account, trial
 from domain.errors import DomainError, ErrorCode, conflict, invalid_state, not_found, validation
 from domain.ids import parse_id
 from domain.policies import BUILT_IN_ROLES, PolicyCode
+from domain.previews import AccessEffect
 from domain.unit_of_work import AfterCommit, unit_of_work
 from models import (
     Account,
@@ -415,11 +417,35 @@ class GrantRequest:
     role_ids: Sequence[str]
 
 
-async def share(
+@dataclass
+class SharePlan:
+    """`shareEnvironment`, validated and not yet written: each member's new direct roles
+    on the environment (none: the direct share goes)."""
+
+    caller: Account
+    environment: Environment
+    grants: list[tuple[Member, list[uuid.UUID]]]
+
+    @property
+    def effect(self) -> AccessEffect:
+        env_id = self.environment.id
+        edits = {member.id: functools.partial(sharing.with_direct_share, environment_id=env_id,
+                                              role_ids=ids)
+                 for member, ids in self.grants}  # fmt: skip
+        return AccessEffect(self.caller.id, members=[m for m, _ in self.grants], shares=edits,
+                            environments=lambda _: [env_id])  # fmt: skip
+
+    async def apply(self) -> Environment:
+        for member, ids in self.grants:
+            await sharing.set_direct_share(member, self.environment, ids, self.caller.id)
+        return self.environment
+
+
+async def plan_share(
     caller: Account, environment_id: uuid.UUID | None, grants: Sequence[GrantRequest]
-) -> Environment:
-    """`shareEnvironment`: owner only; an empty role list removes that member's direct
-    share. Everything is checked before the first write."""
+) -> SharePlan:
+    """Owner only; an empty role list removes that member's direct share. Every check
+    `shareEnvironment` makes, and nothing written."""
     env = await Environment.get_or_none(id=environment_id) if environment_id else None
     if env is None:
         raise not_found("Environment", "environmentId")
@@ -453,6 +479,11 @@ async def share(
             raise not_found("Member", f"grants[{i}].memberId")
         if any(r not in usable for r in ids):
             raise not_found("Role", f"grants[{i}].roleIds")
-    for member_id, ids in parsed:
-        await sharing.set_direct_share(members[member_id], env, ids, caller.id)
-    return env
+    return SharePlan(caller, env, [(members[member_id], ids) for member_id, ids in parsed])
+
+
+async def share(
+    caller: Account, environment_id: uuid.UUID | None, grants: Sequence[GrantRequest]
+) -> Environment:
+    """`shareEnvironment`: the plan, applied."""
+    return await (await plan_share(caller, environment_id, grants)).apply()

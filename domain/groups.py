@@ -8,12 +8,14 @@ may have become newly visible) and is audited as a sharing change.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
 from domain import access, audit, outbox, sharing
 from domain.environments import ancestry, members_reached, refuse_foreign
 from domain.errors import conflict, invalid_state, not_found, validation
+from domain.previews import AccessEffect
 from models import (
     Account,
     Environment,
@@ -160,27 +162,63 @@ def _descendants_and_self(
     return result
 
 
-async def move(
+@dataclass
+class MovePlan:
+    """`moveEnvironmentGroup`, validated and not yet written."""
+
+    owner: Account
+    group: EnvironmentGroup
+    new_parent_id: uuid.UUID | None
+    parents: dict[uuid.UUID, uuid.UUID | None]  # the tree before the move
+
+    @property
+    def effect(self) -> AccessEffect:
+        group_id, new_parent = self.group.id, self.new_parent_id
+
+        def moved(tree: access.Tree) -> access.Tree:
+            parents, env_groups = tree
+            return {**parents, group_id: new_parent}, env_groups
+
+        def placed_below(tree: access.Tree) -> list[uuid.UUID]:
+            below = _descendants_and_self(tree[0], group_id)
+            return [env for env, held_by in tree[1].items() if held_by & below]
+
+        return AccessEffect(self.owner.id, tree=moved, environments=placed_below)
+
+    async def apply(self) -> EnvironmentGroup:
+        group, owner, new_parent_id = self.group, self.owner, self.new_parent_id
+        if new_parent_id == group.parent_id:
+            return group
+        old_parent_id = group.parent_id
+        group.parent_id, group.parent_slot = new_parent_id, _slot(new_parent_id)
+        await _save(group, ["parent_id", "parent_slot", "updated_at"])
+        touched = {g for g in (old_parent_id, new_parent_id) if g is not None}
+        # The old chain is computed on the tree before the move, the new one after it.
+        old_chain = ancestry(self.parents, {old_parent_id} if old_parent_id else set())
+        await _announce(owner, touched | old_chain, "group.move", newly_visible=True, target=group)
+        return group
+
+
+async def plan_move(
     owner: Account, group_id: uuid.UUID | None, parent_id: uuid.UUID | None, parent_given: bool
-) -> EnvironmentGroup:
+) -> MovePlan:
     """`parentId: null` moves to the top; under itself or a descendant is refused."""
     group = await owned_group(owner, group_id, "id", "group.move")
     parent = await owned_group(owner, parent_id, "parentId", "group.move") if parent_given else None
     new_parent_id = parent.id if parent else None
     if new_parent_id == group.parent_id:
-        return group
+        return MovePlan(owner, group, new_parent_id, {})
     parents, _ = await access.load_tree(owner.id)
     if new_parent_id is not None and new_parent_id in _descendants_and_self(parents, group.id):
         raise validation("A group cannot move under itself or its descendants", "parentId")
     await _check_sibling_free(owner.id, new_parent_id, group.name, group.id)
-    old_parent_id = group.parent_id
-    group.parent_id, group.parent_slot = new_parent_id, _slot(new_parent_id)
-    await _save(group, ["parent_id", "parent_slot", "updated_at"])
-    touched = {g for g in (old_parent_id, new_parent_id) if g is not None}
-    # The old chain is computed on the tree before the move, the new one after it.
-    old_chain = ancestry(parents, {old_parent_id} if old_parent_id else set())
-    await _announce(owner, touched | old_chain, "group.move", newly_visible=True, target=group)
-    return group
+    return MovePlan(owner, group, new_parent_id, parents)
+
+
+async def move(
+    owner: Account, group_id: uuid.UUID | None, parent_id: uuid.UUID | None, parent_given: bool
+) -> EnvironmentGroup:
+    return await (await plan_move(owner, group_id, parent_id, parent_given)).apply()
 
 
 async def delete(owner: Account, group_id: uuid.UUID | None) -> EnvironmentGroup:
@@ -210,26 +248,60 @@ async def delete(owner: Account, group_id: uuid.UUID | None) -> EnvironmentGroup
     return group
 
 
+@dataclass
+class PlacementPlan:
+    """`addEnvironmentToGroup` (`add`) or `removeEnvironmentFromGroup`, validated and not
+    yet written."""
+
+    owner: Account
+    environment: Environment
+    group: EnvironmentGroup
+    add: bool
+
+    @property
+    def effect(self) -> AccessEffect:
+        env_id, group_id, add = self.environment.id, self.group.id, self.add
+
+        def placed(tree: access.Tree) -> access.Tree:
+            parents, env_groups = tree
+            held_by = set(env_groups.get(env_id, ()))
+            held_by = (held_by | {group_id}) if add else (held_by - {group_id})
+            return parents, {**env_groups, env_id: held_by}
+
+        return AccessEffect(self.owner.id, tree=placed, environments=lambda _: [env_id])
+
+    async def apply(self) -> Environment:
+        env, group, owner = self.environment, self.group, self.owner
+        if self.add:
+            if await GroupEnvironment.exists(group_id=group.id, environment_id=env.id):
+                return env
+            await GroupEnvironment.create(id=uuid.uuid4(), group_id=group.id, environment_id=env.id)
+            await _announce(owner, {group.id}, "group.add_environment", newly_visible=True,
+                            target=env)  # fmt: skip
+            return env
+        removed = await GroupEnvironment.filter(group_id=group.id, environment_id=env.id).delete()
+        if removed:
+            await _announce(owner, {group.id}, "group.remove_environment", newly_visible=False,
+                            target=env)  # fmt: skip
+        return env
+
+
+async def plan_placement(
+    owner: Account, environment_id: uuid.UUID | None, group_id: uuid.UUID | None, *, add: bool
+) -> PlacementPlan:
+    action = "group.add_environment" if add else "group.remove_environment"
+    env = await owned_environment(owner, environment_id, action)
+    group = await owned_group(owner, group_id, "groupId", action)
+    return PlacementPlan(owner, env, group, add)
+
+
 async def add_environment(
     owner: Account, environment_id: uuid.UUID | None, group_id: uuid.UUID | None
 ) -> Environment:
-    env = await owned_environment(owner, environment_id, "group.add_environment")
-    group = await owned_group(owner, group_id, "groupId", "group.add_environment")
-    if await GroupEnvironment.exists(group_id=group.id, environment_id=env.id):
-        return env
-    await GroupEnvironment.create(id=uuid.uuid4(), group_id=group.id, environment_id=env.id)
-    await _announce(owner, {group.id}, "group.add_environment", newly_visible=True, target=env)
-    return env
+    return await (await plan_placement(owner, environment_id, group_id, add=True)).apply()
 
 
 async def remove_environment(
     owner: Account, environment_id: uuid.UUID | None, group_id: uuid.UUID | None
 ) -> Environment:
-    env = await owned_environment(owner, environment_id, "group.remove_environment")
-    group = await owned_group(owner, group_id, "groupId", "group.remove_environment")
-    removed = await GroupEnvironment.filter(group_id=group.id, environment_id=env.id).delete()
-    if removed:
-        await _announce(
-            owner, {group.id}, "group.remove_environment", newly_visible=False, target=env
-        )
-    return env
+    return await (await plan_placement(owner, environment_id, group_id, add=False)).apply()

@@ -28,6 +28,7 @@ from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, not_found, validation
 from domain.jobs import Job
 from domain.member_states import OPEN, Event, transition
+from domain.previews import AccessEffect
 from domain.sharing import ShareRequest
 from models import Account, AccountKind, AccountRole, InvitationToken, Member, MemberStatus
 
@@ -151,30 +152,64 @@ class MemberChanges:
     shares: Sequence[ShareRequest] | None = None
 
 
-async def update(owner: Account, member_id: uuid.UUID | None, changes: MemberChanges) -> Member:
+@dataclass
+class MemberUpdatePlan:
+    """`updateMember`, validated and not yet written: `apply` writes it, `effect` says
+    what it does to the resolver's inputs (the member's shares, when they are replaced)."""
+
+    owner: Account
+    member: Member
+    display_name: str | None
+    set_display_name: bool
+    account_role: AccountRole | None
+    specs: list[sharing.ShareSpec] | None
+
+    @property
+    def effect(self) -> AccessEffect:
+        specs = self.specs
+        if specs is None:  # the account role decides env.create at the root only
+            return AccessEffect(self.owner.id, members=[self.member])
+        return AccessEffect(self.owner.id, members=[self.member],
+                            shares={self.member.id: lambda _: [s.info() for s in specs]})  # fmt: skip
+
+    async def apply(self) -> Member:
+        member, owner, specs = self.member, self.owner, self.specs
+        fields: list[str] = []
+        if self.set_display_name:
+            member.display_name = self.display_name
+            fields.append("display_name")
+        role_changed = self.account_role is not None and self.account_role != member.account_role
+        if self.account_role is not None:
+            member.account_role = self.account_role
+            fields.append("account_role")
+        if fields:
+            await _save(member, [*fields, "updated_at"])
+        await _log(member, owner.id, "member.update", fields=fields,
+                   shares=None if specs is None else len(specs))  # fmt: skip
+        if specs is not None:
+            await sharing.replace_shares(member, specs, owner.id)
+        elif role_changed and member.account_id is not None:
+            outbox.notify([member.account_id], "member.account_role", owner.id)
+        return member
+
+
+async def plan_update(
+    owner: Account, member_id: uuid.UUID | None, changes: MemberChanges
+) -> MemberUpdatePlan:
+    """Every check `updateMember` makes, and nothing written."""
     member = await owned_member(owner, member_id)
     specs = (
         await sharing.parse_requests(owner.id, changes.shares)
         if changes.shares is not None
         else None
     )
-    fields: list[str] = []
-    if changes.set_display_name:
-        member.display_name = clean_display_name(changes.display_name) or None
-        fields.append("display_name")
-    role_changed = changes.account_role is not None and changes.account_role != member.account_role
-    if changes.account_role is not None:
-        member.account_role = changes.account_role
-        fields.append("account_role")
-    if fields:
-        await _save(member, [*fields, "updated_at"])
-    await _log(member, owner.id, "member.update", fields=fields,
-               shares=None if specs is None else len(specs))  # fmt: skip
-    if specs is not None:
-        await sharing.replace_shares(member, specs, owner.id)
-    elif role_changed and member.account_id is not None:
-        outbox.notify([member.account_id], "member.account_role", owner.id)
-    return member
+    name = (clean_display_name(changes.display_name) or None) if changes.set_display_name else None
+    return MemberUpdatePlan(owner, member, name, changes.set_display_name, changes.account_role,
+                            specs)  # fmt: skip
+
+
+async def update(owner: Account, member_id: uuid.UUID | None, changes: MemberChanges) -> Member:
+    return await (await plan_update(owner, member_id, changes)).apply()
 
 
 async def copy(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain import audit, outbox
+from domain.access import ShareInfo
 from domain.clock import utcnow
 from domain.errors import not_found, validation
 from domain.ids import parse_id
@@ -52,6 +53,11 @@ class ShareSpec:
     @property
     def target_key(self) -> str:
         return target_key(self.target_type, self.target_id)
+
+    def info(self) -> ShareInfo:
+        """The share as the resolver will read it once written (for previews)."""
+        return ShareInfo(uuid.uuid4(), self.target_type, self.target_id,
+                         tuple(sorted(self.role_ids, key=str)), self.expires_at)  # fmt: skip
 
 
 def target_key(kind: ShareTargetType, target: uuid.UUID | None) -> str:
@@ -190,14 +196,31 @@ async def copy_shares(source: Member, target: Member) -> None:
         await _write(target, ShareSpec(share.target_type, target_id, roles, share.expires_at))
 
 
+def _direct_spec(environment_id: uuid.UUID, role_ids: Sequence[uuid.UUID]) -> ShareSpec | None:
+    """Sharing from the environment sets a direct share without an end, or none."""
+    if not role_ids:
+        return None
+    return ShareSpec(ShareTargetType.ENVIRONMENT, environment_id, tuple(role_ids), None)
+
+
+def with_direct_share(
+    shares: list[ShareInfo], environment_id: uuid.UUID, role_ids: Sequence[uuid.UUID]
+) -> list[ShareInfo]:
+    """The member's shares as `set_direct_share` leaves them, for a preview."""
+    target = (ShareTargetType.ENVIRONMENT, environment_id)
+    kept = [s for s in shares if (s.target_type, s.target_id) != target]
+    spec = _direct_spec(environment_id, role_ids)
+    return kept if spec is None else [*kept, spec.info()]
+
+
 async def set_direct_share(
     member: Member, environment: Environment, role_ids: list[uuid.UUID], actor_id: uuid.UUID
 ) -> None:
     """Sharing from the environment: empty `role_ids` removes the member's direct share."""
     key = target_key(ShareTargetType.ENVIRONMENT, environment.id)
     await Share.filter(member_id=member.id, target_key=key).delete()
-    if role_ids:
-        spec = ShareSpec(ShareTargetType.ENVIRONMENT, environment.id, tuple(role_ids), None)
+    spec = _direct_spec(environment.id, role_ids)
+    if spec is not None:
         await _write(member, spec)
     await audit.record(
         owner_id=member.owner_id, actor_id=actor_id,

@@ -10,6 +10,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.access.previews import PreviewQuery
 from schema.access.queries import AccessQuery
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
@@ -47,7 +48,8 @@ class ParsedDocuments(ParserCache):
 
 
 QUERIES: tuple[type, ...] = (AccountQuery, MemberQuery, NotificationQuery, RoleQuery,
-                             EnvironmentQuery, AccessQuery, AuditQuery)  # fmt: skip
+                             EnvironmentQuery, AccessQuery, AuditQuery,
+                             PreviewQuery)  # fmt: skip
 MUTATIONS: tuple[type, ...] = (AccountMutation, MemberMutation, PlatformMutation, RoleMutation,
                                EnvironmentMutation, GroupMutation)  # fmt: skip
 SUBSCRIPTIONS: tuple[type, ...] = (SharedWithMeSubscription,)

@@ -80,3 +80,14 @@ class AccessExplanation:
     @strawberry.field
     def member(self) -> Member:
         return Member.of(self.member_model)
+
+
+@strawberry.type(
+    description="What a previewed change does to one member's effective policies on one "
+    "environment (policy codes, sorted)."
+)
+class AccessChange:
+    member: Member
+    environment: Environment
+    gained: list[str]
+    lost: list[str]

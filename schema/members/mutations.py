@@ -48,6 +48,16 @@ def _ttl(context: Context) -> int:
     return context.settings.INVITATION_TTL_HOURS
 
 
+def member_changes(input: UpdateMemberInput) -> lifecycle.MemberChanges:
+    """`UpdateMemberInput` as the domain reads it (`updateMember` and its preview)."""
+    return lifecycle.MemberChanges(
+        display_name=input.display_name if input.display_name is not strawberry.UNSET else None,
+        set_display_name=input.display_name is not strawberry.UNSET,
+        account_role=input.account_role,
+        shares=None if input.shares is None else [s.request() for s in input.shares],
+    )
+
+
 def _payload(member: MemberModel) -> MemberPayload:
     return MemberPayload(member=Member.of(member))
 
@@ -117,12 +127,7 @@ class MemberMutation:
         self, info: Info, id: strawberry.ID, input: UpdateMemberInput
     ) -> MemberPayload:
         owner = info.context.caller_for_mutation()
-        changes = lifecycle.MemberChanges(
-            display_name=input.display_name if input.display_name is not strawberry.UNSET else None,
-            set_display_name=input.display_name is not strawberry.UNSET,
-            account_role=input.account_role,
-            shares=None if input.shares is None else [s.request() for s in input.shares],
-        )
+        changes = member_changes(input)
         member = await info.context.commit(lambda: lifecycle.update(owner, parse_id(id), changes))
         return _payload(member)
 

@@ -94,6 +94,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     ),
     "Query.explainAccess(whenActive)": row(**OWNER_ONLY),  # of a suspended member
     "Query.auditLog(actorEmail,targetName)": row(anonymous=U, platform=U, owner=OK, rest="empty"),
+    # -- previews: the mutation's refusals; moving or placing changes nothing for root shares
+    "Query.previewMemberUpdate": row(**OWNER_ONLY),
+    "Query.previewShareEnvironment": row(**GROUP_CHANGE),
+    "Query.previewMoveEnvironmentGroup": row(**{**GROUP_CHANGE, "owner": "empty"}),
+    "Query.previewAddEnvironmentToGroup": row(**{**GROUP_CHANGE, "owner": "empty"}),
+    "Query.previewRemoveEnvironmentFromGroup": row(**{**GROUP_CHANGE, "owner": "empty"}),
     # -- guarded fields (on an environment the viewer sees but may not open)
     "Environment.sshAccess": row(**{**GUARDED_READ, "viewer": FB}),
     "Environment.ftpAccess": row(**{**GUARDED_READ, "viewer": FB}),
@@ -524,6 +530,26 @@ OPS: dict[str, Op] = {
     "Query.auditLog(actorEmail,targetName)": Op(
         "{ auditLog { edges { node { id action actorEmail targetName } } } }", const()
     ),
+    "Query.previewMemberUpdate": Op(
+        "query($id: ID!) { previewMemberUpdate(id: $id, input: { shares: [] }) { lost } }",
+        lambda w, c: _viewer_member(w),
+    ),
+    "Query.previewShareEnvironment": Op(
+        "query($e: ID!, $g: [GrantInput!]!) { previewShareEnvironment(environmentId: $e, grants: $g) { gained } }",
+        lambda w, c: _full_access_for_viewer(w),
+    ),
+    "Query.previewMoveEnvironmentGroup": Op(
+        "query($id: ID!) { previewMoveEnvironmentGroup(id: $id, parentId: null) { gained } }",
+        const(id="@group"),
+    ),
+    "Query.previewAddEnvironmentToGroup": Op(
+        "query($e: ID!, $g: ID!) { previewAddEnvironmentToGroup(environmentId: $e, groupId: $g) { gained } }",
+        env_to_group,
+    ),
+    "Query.previewRemoveEnvironmentFromGroup": Op(
+        "query($e: ID!, $g: ID!) { previewRemoveEnvironmentFromGroup(environmentId: $e, groupId: $g) { lost } }",
+        const(e="@env", g="@group"),
+    ),
     "Environment.sshAccess": guarded("sshAccess"),
     "Environment.ftpAccess": guarded("ftpAccess"),
     "Environment.logs": guarded("logs"),
@@ -660,6 +686,14 @@ OPS: dict[str, Op] = {
         "environmentId: $e, groupId: $g",
     ),
 }
+
+
+async def _viewer_member(w: World) -> dict[str, Any]:
+    return {"id": w.members["viewer"][1]}  # losing its root share: a change to preview
+
+
+async def _full_access_for_viewer(w: World) -> dict[str, Any]:
+    return {"e": w.env, "g": [{"memberId": w.members["viewer"][1], "roleIds": [FULL_ACCESS]}]}
 
 
 async def _copy(w: World) -> dict[str, Any]:
