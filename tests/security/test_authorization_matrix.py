@@ -121,6 +121,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "Mutation.resetPassword": row(rest=OK),  # the emailed token is the credential
     # -- members (owner side): only the owner manages its collaborators
     "Mutation.inviteMember": row(**LOGGED_IN_OK),  # to the caller's own account
+    "Mutation.inviteMembers": row(**LOGGED_IN_OK),  # each input as inviteMember
     "Mutation.updateMember": row(**OWNER_ONLY),
     "Mutation.copyMember": row(**OWNER_ONLY),
     "Mutation.suspendMember": row(**OWNER_ONLY),
@@ -598,6 +599,10 @@ OPS: dict[str, Op] = {
     "Mutation.inviteMember": member_op(
         "inviteMember", fresh_email, "$email: String!", "input: { email: $email }"
     ),
+    "Mutation.inviteMembers": Op(
+        f"mutation($email: String!) {{ inviteMembers(inputs: [{{ email: $email }}]) {{ {ERR} }} }}",
+        fresh_email,
+    ),
     "Mutation.updateMember": member_op(
         "updateMember", on_member(), "$id: ID!", 'id: $id, input: { displayName: "X" }'
     ),
@@ -722,6 +727,8 @@ def outcome(name: str, r: Response) -> str:
     value = r.data.get("environment") if root == "Environment" else r.data.get(field_name)
     if root == "Environment":
         return "null" if value is None else OK
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "errors" in value[0]:
+        value = value[0]  # a batch (inviteMembers): one payload per input, here one input
     if isinstance(value, dict) and "errors" in value:
         return str(value["errors"][0]["code"]) if value["errors"] else OK
     if value is None:
