@@ -130,4 +130,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.services = services
     app.state.redis = redis
     app.state.drain = drain
+    app.state.response_cache = cache
     return app

@@ -12,8 +12,8 @@ requests it answers:
   response header and bound for the logs;
 - drain: the request counts as in flight;
 - guards: the body is read under `REQUEST_TIMEOUT_SECONDS` (a client that does not send it
-  gets `504`, as behind the guards); a declared body over `MAX_BODY_BYTES`, a chunked one
-  or one that needs several reads is left to them;
+  gets `504`, as behind the guards); a declared body over `MAX_BODY_BYTES` or a chunked one
+  is left to them;
 - GraphQL over HTTP: clients that accept `application/graphql-response+json` get it;
 - metrics: the hit is counted.
 
@@ -107,11 +107,10 @@ class CachedReads:
         try:
             try:
                 async with asyncio.timeout(self.timeout):
-                    first = await receive()
-                    if first["type"] != "http.request" or first.get("more_body", False):
-                        found = None
-                    else:
-                        found = await self._look_up(first.get("body", b""), token, etag)
+                    first = await _whole_body(receive, self.max_body)
+                    found = None
+                    if first["type"] == "http.request":
+                        found = await self._look_up(first["body"], token, etag)
             except TimeoutError:
                 log.warning("request POST %s timed out (request %s)", self.path, request_id)
                 await send_error(send, 504, "TIMEOUT",
@@ -161,6 +160,25 @@ class CachedReads:
         headers += [(b"content-type", media), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _whole_body(receive: Receive, limit: int) -> Message:
+    """The request's body as one message (uvicorn hands a small one over in one piece), or
+    the first message that is no part of it (a disconnect)."""
+    message = await receive()
+    if message["type"] != "http.request" or not message.get("more_body", False):
+        return message
+    chunks = [message.get("body", b"")]
+    size = len(chunks[0])
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] != "http.request":
+            return message  # the client went away: nothing to replay but that
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:  # more than it declared: the guards refuse it
+            break
+    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
 def _replaying(first: Message, receive: Receive) -> Receive:
