@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await Tortoise.close_connections()
             await redis.aclose()
+            if cache is not None:
+                await cache.aclose()
             if isinstance(services.events, EventBroker):
                 await services.events.close()
 
