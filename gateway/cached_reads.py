@@ -76,7 +76,7 @@ class CachedReads:
         etag = ""
         incoming_id: str | None = None
         for name, value in scope["headers"]:
-            if name == b"authorization":
+            if name == b"authorization" and token is None:  # the first, as Starlette reads it
                 scheme, _, rest = value.partition(b" ")
                 if scheme.lower() == b"bearer" and rest.strip():
                     token = rest.strip().decode("latin-1")

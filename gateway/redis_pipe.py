@@ -140,6 +140,7 @@ class PipelinedRedis:
         try:
             protocol = await self._open(loop)
         except Exception as exc:
+            self._drop()  # half-open (say, refused by AUTH): never lent out
             error = RedisConnectionError(f"Error connecting to Redis: {exc}")
             self._connecting.set_exception(error)
             self._connecting.exception()  # retrieved: waiters get it through shield
@@ -176,6 +177,11 @@ class PipelinedRedis:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._send(protocol, _command(*parts), future)
         return future
+
+    def _drop(self) -> None:
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.abort()
 
     def lost(self, protocol: _Protocol, exc: Exception | None) -> None:
         if self._protocol is protocol:

@@ -7,9 +7,11 @@ account and email, its own owner data and that of every owner it has a member re
 with) and the earliest time-based end the answer relied on (a share's `expiresAt`, a
 trial's end, an invitation's expiry).
 
-A hit costs the caller's token look-up (done before we get here) and one Redis round trip:
-a Lua script compares the stored counters with the current ones, checks the end and
-returns the bytes, or only the ETag when the client already holds them. Changes bump the
+A hit costs one Redis round trip and no database (`get_for_token`, called by the hit path
+in gateway/cached_reads.py): a Lua script finds the session the gateways remember for the
+bearer token (`remember_session`), then compares the entry's counters with the current
+ones, checks the end and returns the bytes, or only the ETag when the client (or this
+gateway's copy of the bytes) holds them already. Changes bump the
 counters after they commit, in the same path that publishes live events. The counters are
 read before the answer is computed, so a change racing the computation leaves an entry
 that no longer matches: the worst case is a miss, never a stale answer.
@@ -257,11 +259,6 @@ class ResponseCache:
     def entry_key(self, account_id: uuid.UUID | str, digest: str) -> str:
         return f"{self.prefix}{account_id}:{digest}"
 
-    def request_key(self, caller: Account, payload: Any) -> str | None:
-        """The entry key for a query, or None when this request is not to be cached."""
-        digest = self.request_digest(payload)
-        return None if digest is None else self.entry_key(caller.id, digest)
-
     async def dependencies(self, caller: Account) -> list[str]:
         """The counters any answer for this caller may depend on."""
         owners = (
@@ -315,7 +312,8 @@ class ResponseCache:
         if outcome == 2:
             return SessionLookup(account_id, Hit(etag, None))
         if outcome == 4 and copy is not None:
-            self._copies.move_to_end(copy_key)
+            if copy_key in self._copies:  # other hits may have evicted it meanwhile
+                self._copies.move_to_end(copy_key)
             return SessionLookup(account_id, Hit(etag, copy[1]))
         body = found[3]
         self._keep_copy(copy_key, etag, body)

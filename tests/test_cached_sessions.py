@@ -168,3 +168,34 @@ async def test_a_session_remembered_while_it_was_being_revoked_is_not_accepted(
     assert await cache.write_session(owner.token, owner.id, expires_at, generation, read_at)
     assert refused(await read(http, owner.token))
     assert refused(await read(http, owner.token))
+
+
+async def test_hits_ride_out_a_redis_restart(database_url: str, redis_prefix: str) -> None:
+    """Redis away: the same answer, computed; Redis back (empty): hits again, the hit path's
+    connection made anew."""
+    from gateway.app import create_app
+    from tests.utils import databases
+    from tests.utils.servers import PrivateRedis
+
+    private = PrivateRedis()
+    private.start()
+    try:
+        await databases.reset(database_url)
+        settings = make_settings(database_url, private.url, redis_prefix,
+                                 RESPONSE_CACHE_ENABLED=True)  # fmt: skip
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                owner = await owner_with_env(GraphQLClient(http))
+                await served_from_cache(http, owner.token)
+                expected = (await read(http, owner.token)).json()
+                private.stop()
+                during = await read(http, owner.token)
+                assert during.status_code == 200 and during.json() == expected
+                assert "x-cache" not in during.headers  # answered uncached
+                private.start()
+                await served_from_cache(http, owner.token)
+                assert (await read(http, owner.token)).json() == expected
+    finally:
+        private.close()
