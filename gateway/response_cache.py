@@ -58,10 +58,11 @@ MAX_BODY_TO_REMEMBER = 8_192  # request bodies whose digest is remembered (256 o
 
 # The entry's check, shared by both look-ups: the counters it was computed under are the
 # current ones, no time-based end has passed; then its ETag, and its bytes unless the
-# client holds them already.
+# client (or this gateway) holds them already: only then are they read, since copying a
+# large answer into the script is most of Redis's work for a hit.
 _SERVE = """
 local function serve(key, now, client_etag, vprefix, local_etag)
-  local e = redis.call('HMGET', key, 'deps', 'vers', 'until', 'etag', 'body')
+  local e = redis.call('HMGET', key, 'deps', 'vers', 'until', 'etag')
   if not e[1] then return nil end
   local till = tonumber(e[3])
   if till > 0 and now >= till then return nil end
@@ -73,7 +74,7 @@ local function serve(key, now, client_etag, vprefix, local_etag)
   if table.concat(parts, ' ') ~= e[2] then return nil end
   if client_etag ~= '' and client_etag == e[4] then return {e[4]} end
   if local_etag ~= '' and local_etag == e[4] then return {e[4], false} end
-  return {e[4], e[5]}
+  return {e[4], redis.call('HGET', key, 'body')}
 end
 """
 
