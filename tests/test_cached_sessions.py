@@ -199,3 +199,36 @@ async def test_hits_ride_out_a_redis_restart(database_url: str, redis_prefix: st
                 assert (await read(http, owner.token)).json() == expected
     finally:
         private.close()
+
+
+async def test_a_body_that_never_comes_is_cut_off_at_the_time_limit(
+    database_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    """The hit path reads the body before the guards do, under the same time limit."""
+    from gateway.app import create_app
+    from tests.utils import databases
+
+    await databases.reset(database_url)
+    settings = make_settings(database_url, redis_url, redis_prefix, RESPONSE_CACHE_ENABLED=True,
+                             REQUEST_TIMEOUT_SECONDS=0.5)  # fmt: skip
+    app = create_app(settings)
+    sent: list[dict[str, Any]] = []
+
+    async def never() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 9), "server": ("t", 80),
+        "headers": [(b"host", b"t"), (b"authorization", b"Bearer some-token"),
+                    (b"content-type", b"application/json"), (b"content-length", b"40")],
+    }  # fmt: skip
+    async with app.router.lifespan_context(app):
+        await asyncio.wait_for(app(scope, never, send), timeout=5)
+    assert sent[0]["status"] == 504
+    assert b'"TIMEOUT"' in sent[1]["body"]
