@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -137,9 +138,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="smallest size, 1-second runs, one round: proves the bench works",
     )
-    parser.add_argument("--output", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenarios to run, e.g. dashboard_warm (its floor comes along; "
+        f"one of {', '.join(SCENARIOS)}); skips the email latency and the workers, writes "
+        "bench/results-partial.json unless --output is given, and no plot",
+    )
+    parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=HERE / "dashboard_latency.png")
     args = parser.parse_args(argv)
+    args.only = [name.strip() for name in str(args.only).split(",") if name.strip()]
+    unknown = sorted(set(args.only) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    if args.output is None:
+        args.output = HERE / ("results-partial.json" if args.only else "results.json")
     args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
     if args.smoke:
         args.sizes = args.sizes[:1]
@@ -149,6 +163,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.trial_members = min(args.trial_members, 100)
         args.email_invitations = min(args.email_invitations, 1)
     return args  # fmt: skip
+
+
+# Our scenarios, and the floor each is measured beside.
+SCENARIOS = {
+    "dashboard_cold": "graphql_core_floor", "dashboard_warm": "bare_starlette_floor",
+    "members": None, "environments": None, "dashboard_20_owners": None, "invite_member": None,
+}  # fmt: skip
+
+
+def _selected(args: argparse.Namespace, name: str) -> bool:
+    """Whether a scenario (or a floor) runs: all of them unless --only names some."""
+    if not args.only:
+        return True
+    return name in args.only or any(SCENARIOS[s] == name for s in args.only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
             "timeout_s": args.timeout,
             "sequential_duration_s": args.sequential_duration, "rounds": args.rounds,
             "sizes": args.sizes, "smoke": args.smoke, "cpus": os.cpu_count(),
+            "only": args.only,
+            # uvicorn's "auto" picks these when installed, for `collab serve` as for the floors.
+            "uvicorn_loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+            "uvicorn_http": "httptools" if importlib.util.find_spec("httptools") else "h11",
             "python": platform.python_version(), "database": "postgresql",
             "load_average_at_start": os.getloadavg(),
         },
@@ -196,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         floors = start_floors(floor_file)
         servers.append(floors)
         _check_floors(floors, answers)
-        if args.email_invitations:
+        if args.email_invitations and not args.only:
             results["email_latency"] = _email_latency(warm, env, fixtures[0], args)
         for fixture in fixtures:
             print(f"bench: measuring size {fixture.size}")
@@ -205,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             ) | {"statements": statements[fixture.size], "seeded_rows": fixture.counts}
             # Written after every size: a run stopped early keeps what it measured.
             args.output.write_text(json.dumps(results, indent=2) + "\n")
-        _run_workers(results, database.url, args)
+        if not args.only:
+            _run_workers(results, database.url, args)
     finally:
         for server in reversed(servers):
             server.stop()
@@ -222,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print_report(results)
     print(f"bench: wrote {args.output}")
+    if args.only:
+        return 0  # a partial run: the plot shows complete runs only
     try:
         write_plot(results, args.plot)
         print(f"bench: wrote {args.plot}")
@@ -348,6 +383,7 @@ def _measure_size(
         "dashboard_warm": Target(warm.base_url + "/graphql", body, member),
         "bare_starlette_floor": Target(f"{floors.base_url}/bare/{f.size}", body),
     }
+    targets = {name: target for name, target in targets.items() if _selected(args, name)}
     servers = {"dashboard_cold": cold, "graphql_core_floor": floors, "dashboard_warm": warm,
                "bare_starlette_floor": floors}  # fmt: skip
     concurrent: dict[str, list[LoadResult]] = {name: [] for name in targets}
@@ -375,7 +411,8 @@ def _measure_size(
                                 invite_tokens=f.invite_tokens[1:],
                                 invite_tag=f"{f.size}-{uuid.uuid4().hex[:6]}"),
     }  # fmt: skip
-    single_ms = _check_queries(cold, f)
+    others = {name: target for name, target in others.items() if _selected(args, name)}
+    single_ms = _check_queries(cold, f) if others else {}
     servers_of_others = {"members": cold, "environments": cold, "dashboard_20_owners": cold,
                          "invite_member": warm}  # fmt: skip
     for name, target in others.items():
@@ -385,18 +422,21 @@ def _measure_size(
                                  profiles)]  # fmt: skip
         _progress(f.size, name, concurrent[name][-1])
 
-    from bench.floors import graphql_core_seconds, load_floor_data
-
-    schema, data, _ = load_floor_data(floor_file)
-    repeat = 10 if args.smoke else 30
-    graphql_core_seconds(schema, queries.DASHBOARD, data[str(f.size)], 1)  # warm-up
-    in_process = sorted(graphql_core_seconds(schema, queries.DASHBOARD, data[str(f.size)], repeat))
     conc = {name: _median_result(runs) for name, runs in concurrent.items()}
     seq = {name: _median_result(runs) for name, runs in sequential.items()}
-    seq["graphql_core_in_process"] = {
-        "runs": repeat, "p50_ms": round(statistics.median(in_process) * 1000, 2),
-        "min_ms": round(in_process[0] * 1000, 2),
-    }  # fmt: skip
+    if _selected(args, "dashboard_cold"):
+        from bench.floors import graphql_core_seconds, load_floor_data
+
+        schema, data, _ = load_floor_data(floor_file)
+        repeat = 10 if args.smoke else 30
+        graphql_core_seconds(schema, queries.DASHBOARD, data[str(f.size)], 1)  # warm-up
+        in_process = sorted(
+            graphql_core_seconds(schema, queries.DASHBOARD, data[str(f.size)], repeat)
+        )
+        seq["graphql_core_in_process"] = {
+            "runs": repeat, "p50_ms": round(statistics.median(in_process) * 1000, 2),
+            "min_ms": round(in_process[0] * 1000, 2),
+        }  # fmt: skip
     return {
         "environments": f.size,
         "response_bytes": len(answer.content),
@@ -421,29 +461,28 @@ def _duration_for(args: argparse.Namespace, sequential_ms: float) -> float:
 
 
 def _ratios(conc: dict[str, Any], seq: dict[str, Any]) -> dict[str, float | None]:
-    def ratio(a: float, b: float) -> float | None:
-        return round(a / b, 3) if b else None
+    def ratio(runs: dict[str, Any], a: str, b: str, figure: str) -> float | None:
+        if a not in runs or b not in runs:  # --only left one of them out
+            return None
+        top, bottom = runs[a][figure] or 0.0, runs[b][figure] or 0.0
+        return round(top / bottom, 3) if bottom else None
 
+    cold, warm = "dashboard_cold", "dashboard_warm"
+    core, bare = "graphql_core_floor", "bare_starlette_floor"
+    cpu = "server_cpu_ms_per_request"
     return {
         # The issue's cold target: one request at a time within 1.2x of graphql-core's time.
-        "cold_sequential_vs_graphql_core": ratio(
-            seq["dashboard_cold"]["p50_ms"], seq["graphql_core_floor"]["p50_ms"]),
+        "cold_sequential_vs_graphql_core": ratio(seq, cold, core, "p50_ms"),
         "cold_sequential_vs_graphql_core_in_process": ratio(
-            seq["dashboard_cold"]["p50_ms"], seq["graphql_core_in_process"]["p50_ms"]),
+            seq, cold, "graphql_core_in_process", "p50_ms"),
         # The issue's "we run at 0.25 of a GraphQL engine doing no work".
-        "cold_rps_vs_graphql_core_rps": ratio(
-            conc["dashboard_cold"]["requests_per_s"], conc["graphql_core_floor"]["requests_per_s"]),
+        "cold_rps_vs_graphql_core_rps": ratio(conc, cold, core, "requests_per_s"),
         # The issue's warm target: at least 0.25 of the bare-Starlette floor's requests/s.
-        "warm_rps_vs_bare_starlette_rps": ratio(
-            conc["dashboard_warm"]["requests_per_s"], conc["bare_starlette_floor"]["requests_per_s"]),
-        "warm_p95_ms": conc["dashboard_warm"]["p95_ms"],
+        "warm_rps_vs_bare_starlette_rps": ratio(conc, warm, bare, "requests_per_s"),
+        "warm_p95_ms": conc[warm]["p95_ms"] if warm in conc else None,
         # Steadier on a busy machine: server CPU per answer, one request at a time.
-        "cold_cpu_vs_graphql_core_cpu": ratio(
-            seq["dashboard_cold"]["server_cpu_ms_per_request"] or 0.0,
-            seq["graphql_core_floor"]["server_cpu_ms_per_request"] or 0.0),
-        "warm_cpu_vs_bare_starlette_cpu": ratio(
-            seq["dashboard_warm"]["server_cpu_ms_per_request"] or 0.0,
-            seq["bare_starlette_floor"]["server_cpu_ms_per_request"] or 0.0),
+        "cold_cpu_vs_graphql_core_cpu": ratio(seq, cold, core, cpu),
+        "warm_cpu_vs_bare_starlette_cpu": ratio(seq, warm, bare, cpu),
     }  # fmt: skip
 
 

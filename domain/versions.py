@@ -9,7 +9,10 @@ not be kept at all (`not_cacheable`). Both sides name the same keys here:
 - `o:<owner id>`   everything under one owner: members, shares, roles, groups, placements,
                    environments and their status, its audit log;
 - `a:<account id>` one account's own record (kind, trial) and its memberships;
-- `e:<email>`      invitations addressed to an email before any account holds them.
+- `e:<email>`      invitations addressed to an email before any account holds them;
+- `s:<account id>` the account's bearer sessions: bumped when any of them ends, so no
+                   gateway accepts a session it remembered in Redis (gateway.response_cache)
+                   once the change that ended it has committed.
 
 The module only records; the gateway's response cache and the after-commit dispatch read
 and bump the counters in Redis.
@@ -38,6 +41,10 @@ def email_key(email: str) -> str:
     return f"e:{email.lower()}"
 
 
+def sessions_key(account_id: uuid.UUID | str) -> str:
+    return f"s:{account_id}"
+
+
 def _touch(keys: Iterable[str]) -> None:
     uow = unit_of_work.current()
     if uow is not None:
@@ -54,6 +61,14 @@ def touch_account(*account_ids: uuid.UUID | str | None) -> None:
 
 def touch_email(*emails: str | None) -> None:
     _touch(email_key(e) for e in emails if e)
+
+
+def touch_sessions(account_id: uuid.UUID | str) -> None:
+    """A session of this account ends. Unlike the other counters this one guards a door,
+    so it refuses to be recorded outside a unit of work (where it would bump nothing)."""
+    if unit_of_work.current() is None:
+        raise RuntimeError("sessions end inside a unit of work (its commit drops them in Redis)")
+    _touch([sessions_key(account_id)])
 
 
 # -- the read side ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from domain import delivery_metrics
 from domain.clock import utcnow
 from domain.migrations import ensure_migrated
 from gateway import redis as redis_client
+from gateway.cached_reads import CachedReads
 from gateway.dashboard import Dashboard
 from gateway.draining import Drain, DrainMiddleware
 from gateway.events import EventBroker
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await Tortoise.close_connections()
             await redis.aclose()
+            if cache is not None:
+                await cache.aclose()
             if isinstance(services.events, EventBroker):
                 await services.events.close()
 
@@ -106,10 +109,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *dashboard.routes(),
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],
-        # Outermost first: the request id, refusing new work while draining, the request
-        # guards (body size, time limit, page headers), a database that is down, and the
-        # GraphQL-over-HTTP media type.
+        # Outermost first: cached answers (keeping the promises of the layers it skips,
+        # see gateway.cached_reads), the request id, refusing new work while draining, the
+        # request guards (body size, time limit, page headers), a database that is down,
+        # and the GraphQL-over-HTTP media type.
         middleware=[
+            Middleware(
+                CachedReads,
+                cache=cache,
+                drain=drain,
+                max_body=settings.MAX_BODY_BYTES,
+                timeout=settings.REQUEST_TIMEOUT_SECONDS,
+            ),
             Middleware(RequestIdMiddleware),
             Middleware(DrainMiddleware, drain=drain),
             Middleware(RequestGuards, settings=settings),
@@ -121,4 +132,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.services = services
     app.state.redis = redis
     app.state.drain = drain
+    app.state.response_cache = cache
     return app

@@ -22,6 +22,7 @@ from strawberry.types.unset import UNSET
 from domain import versions
 from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
+from gateway.cached_reads import ENTRY_MISSING, LOOKED_UP, SESSION_UNKNOWN
 from gateway.dashboard import Dashboard
 from gateway.outages import RETRY_AFTER
 from gateway.request_ids import request_id_for
@@ -101,17 +102,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         caller = ctx.account
         if cache is None or caller is None or ctx.is_platform or request.method != "POST":
             return None
-        try:
-            payload = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
+        body = await request.body()
+        digest = cache.body_digest(body)
+        if digest is None:
             return None
-        key = cache.request_key(caller, payload)
-        if key is None:
-            return None
+        key = cache.entry_key(caller.id, digest)
         etag = client_etag(request)
         fresh = "no-cache" in request.headers.get("cache-control", "")
+        # What the hit path in front (gateway.cached_reads) found already.
+        looked_up = request.scope.get("state", {}).get(LOOKED_UP)
         try:
-            hit = None if fresh else await cache.get(key, etag)  # fresh: computed, then kept
+            if looked_up == SESSION_UNKNOWN and ctx.session_token is not None:
+                await cache.remember_session(ctx.session_token, caller.id)
+            # fresh: computed, then kept; ENTRY_MISSING: asked a moment ago
+            hit = None if fresh or looked_up == ENTRY_MISSING else await cache.get(key, etag)
             if hit is not None:
                 metrics.cache_hit()
                 return cached_response(hit)

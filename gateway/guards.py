@@ -35,7 +35,7 @@ def _error_body(code: str, message: str, request_id: str) -> bytes:
     return json.dumps({"errors": [error]}).encode()
 
 
-async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+async def send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
     body = _error_body(code, message, request_id)
     await send({
         "type": "http.response.start", "status": status,
@@ -62,7 +62,7 @@ class RequestGuards:
         request_id = request_id_for(scope)
         declared = next((v for k, v in scope.get("headers", ()) if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _send_error(send, 413, "VALIDATION", self._too_large(), request_id)
+            await send_error(send, 413, "VALIDATION", self._too_large(), request_id)
             return
         received = 0
         started = False
@@ -88,12 +88,12 @@ class RequestGuards:
                 await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
             if not started:
-                await _send_error(send, 413, "VALIDATION", self._too_large(), request_id)
+                await send_error(send, 413, "VALIDATION", self._too_large(), request_id)
         except TimeoutError:
             log.warning("request %s %s timed out (request %s)", scope.get("method"),
                         _redacted_path(scope.get("path", "")), request_id)  # fmt: skip
             if not started:
-                await _send_error(
+                await send_error(
                     send, 504, "TIMEOUT",
                     f"The request took longer than {self.timeout:g} s and was stopped",
                     request_id,

@@ -25,8 +25,12 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = logs.new_request_id(Headers(scope=scope).get(HEADER))
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # Already chosen when the hit path (gateway.cached_reads) handed the request on.
+        request_id = state.get("request_id") or logs.new_request_id(
+            Headers(scope=scope).get(HEADER)
+        )
+        state["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.accept"):

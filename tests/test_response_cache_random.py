@@ -243,3 +243,62 @@ async def test_every_cached_read_equals_the_fresh_answer(gateways: list[str], se
             what = await change(world, kind)
             await check_reads(world, step, what)  # fresh reads keep entries the next step hits
         assert world.outcomes.get("hit", 0) > 100, world.outcomes  # the cache was exercised
+
+
+LOG_IN = """mutation($email: String!, $password: String!) {
+  logIn(email: $email, password: $password) { token errors { code } } }"""
+ENDING_SESSIONS = {
+    "logOut": "mutation { logOut { ok errors { code } } }",
+    "logOutEverywhere": "mutation { logOutEverywhere { ended errors { code } } }",
+    "changePassword": """mutation($current: String!, $new: String!) {
+      changePassword(current: $current, new: $new) { errors { code } } }""",
+}
+
+
+async def test_an_ended_session_is_refused_at_once_by_every_gateway(gateways: list[str]) -> None:
+    """Both gateways remember the sessions (a hit reads neither the database nor the other
+    gateway); one gateway ends them; the next request anywhere is refused, never a hit."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        world = World(gateways, client, random.Random(2))
+        _, email, first = await sign_up(world, "sessions")
+        await world.call(READS["environments"], first)
+
+        async def log_in(password: str = PASSWORD) -> str:
+            body = await world.call(LOG_IN, email=email, password=password)
+            return str(body["data"]["logIn"]["token"])
+
+        async def read(token: str, gateway: int) -> tuple[Any, str]:
+            r = await client.post(f"{gateways[gateway]}/graphql",
+                                  headers={"Authorization": f"Bearer {token}"},
+                                  json={"query": READS["environments"]})  # fmt: skip
+            return r.json(), r.headers.get("x-cache", "none")
+
+        async def remembered(*tokens: str) -> None:
+            for token in tokens:
+                for gateway in (0, 1, 0, 1):
+                    await read(token, gateway)
+                assert [(await read(token, g))[1] for g in (0, 1)] == ["hit", "hit"]
+
+        async def refused(token: str) -> None:
+            for gateway in (0, 1):
+                body, outcome = await read(token, gateway)
+                codes = [e["extensions"]["code"] for e in body.get("errors") or ()]
+                assert codes == ["UNAUTHENTICATED"] and outcome != "hit", (gateway, body)
+
+        second, third = await log_in(), await log_in()
+        await remembered(first, second, third)
+        await world.call(ENDING_SESSIONS["logOut"], first, gateway=1)
+        await refused(first)
+        await remembered(second, third)  # the account's other sessions are still good
+
+        new_password = "a completely new password"
+        await world.call(ENDING_SESSIONS["changePassword"], second, gateway=0,
+                         current=PASSWORD, new=new_password)  # fmt: skip
+        await refused(third)
+        await remembered(second)  # the session that changed the password stays
+
+        fourth = await log_in(new_password)
+        await remembered(fourth)
+        await world.call(ENDING_SESSIONS["logOutEverywhere"], fourth, gateway=1)
+        await refused(second)
+        await refused(fourth)

@@ -88,9 +88,11 @@ class AccountMutation:
     @strawberry.mutation(description="Revoke the bearer token this request carries.")
     @returns_payload(LogOutPayload)
     async def log_out(self, info: Info) -> LogOutPayload:
-        info.context.caller_for_mutation()
-        assert info.context.session_token is not None
-        return LogOutPayload(ok=await accounts.revoke_session(info.context.session_token))
+        context = info.context
+        context.caller_for_mutation()
+        token = context.session_token
+        assert token is not None
+        return LogOutPayload(ok=await context.commit(lambda: accounts.revoke_session(token)))
 
     @strawberry.mutation(
         description="Revoke every bearer token of the account, this request's included."
@@ -98,7 +100,8 @@ class AccountMutation:
     @returns_payload(LogOutEverywherePayload)
     async def log_out_everywhere(self, info: Info) -> LogOutEverywherePayload:
         account = info.context.caller_for_mutation()
-        return LogOutEverywherePayload(ended=await accounts.end_sessions(account.id))
+        ended = await info.context.commit(lambda: accounts.end_sessions(account.id))
+        return LogOutEverywherePayload(ended=ended)
 
     @strawberry.mutation(
         description="Email a single-use link to a page where a new password is chosen. The "
