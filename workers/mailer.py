@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -41,6 +42,8 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
+from aiosmtplib.typing import SMTPStatus
 from tortoise import Tortoise
 
 from infra import metrics
@@ -103,6 +106,11 @@ def _classify(exc: Exception) -> Exception:
     if code is not None and 500 <= code < 600:
         return PermanentMailError(f"{code} {exc}")
     return TransientMailError(f"{type(exc).__name__}: {exc}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(address: str) -> bytes:
+    return quote_address(address).encode("ascii")
 
 
 def _header(value: str) -> str:
@@ -401,8 +409,7 @@ class _Batch:
         handing = False
         try:
             try:  # envelope first, while the row is being marked SENDING
-                await client.mail(self.mailer.sender)
-                await client.rcpt(email.to)
+                await self._envelope(client, email.to)
             finally:
                 ours = await advance
             if not ours:  # another run took this key over: leave it to that run
@@ -428,6 +435,21 @@ class _Batch:
         except Exception:
             await self._release(email)
             raise
+
+    async def _envelope(self, client: aiosmtplib.SMTP, to: str) -> None:
+        """MAIL and RCPT as aiosmtplib's `mail()` and `rcpt()` send them, with the
+        addresses quoted once: those parse both addresses on every call (profiled: a tenth
+        of the worker's CPU in a fan-out, which has one recipient throughout)."""
+        sender = self.mailer.sender
+        if client.is_ehlo_or_helo_needed:  # the connection's first message says EHLO
+            await client.mail(sender)
+        else:
+            response = await client.execute_command(b"MAIL", b"FROM:" + _quoted(sender))
+            if response.code != SMTPStatus.completed:
+                raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+        response = await client.execute_command(b"RCPT", b"TO:" + _quoted(to))
+        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+            raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, to)
 
     async def _release(self, email: Email) -> None:
         if self.sending is email:
