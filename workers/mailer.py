@@ -247,9 +247,11 @@ class _Statements:
     of the connection on release (`RESET ALL; UNLISTEN *; CLOSE ALL; ...`), a second
     round trip per email, and Tortoise's query wrapper cost as much CPU again (profiled:
     the two were most of the worker's time per email besides SMTP). Holding is capped at
-    the pool's size less two, so lease renewals, the relay and other jobs always find a
-    connection; a batch over the cap (and SQLite, whose one connection the worker's
-    other tasks need between emails) uses the ORM's connection per statement.
+    the pool's size less two, so lease renewals, the relay, other jobs and a batch's own
+    clean-up statements (through the ORM) always find a connection: with every
+    connection held, those would wait for each other forever. A batch over the cap (and
+    SQLite, whose one connection the worker's other tasks need between emails) uses the
+    ORM's connection per statement.
     """
 
     def __init__(self, mailer: Mailer) -> None:
