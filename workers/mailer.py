@@ -316,6 +316,9 @@ class _Batch:
         try:
             for email in mine:
                 if self.run_.stopping is not None and self.run_.stopping.is_set():
+                    # The email in hand went out: recorded SENT, or the run that takes
+                    # the rest over would have to call it in doubt.
+                    await self._confirm_last()
                     raise HandBack("the worker is stopping")
                 await self._send(email)
             await self._confirm_last()
