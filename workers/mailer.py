@@ -303,6 +303,7 @@ class _Batch:
         self.client: aiosmtplib.SMTP | None = None
         self.sending: Email | None = None  # the one row of this batch in SENDING
         self.db: _Statements
+        self.claimed: set[str] = set()  # this run's keys still CLAIMED (not yet handed over)
         self._statements: dict[str, str] = {}
 
     async def run(self, emails: list[Email]) -> None:
@@ -361,6 +362,7 @@ class _Batch:
                 self.report.skipped.append(email)
             else:
                 self.report.busy.append(email)
+        self.claimed = {e.key for e in mine}
         return mine
 
     async def _reserve_orm(self, emails: list[Email]) -> dict[str, tuple[Any, Any]]:
@@ -389,6 +391,7 @@ class _Batch:
             sql = self._sql(ADVANCE)
             values = [email.key, email.key, message, token, email.key, previous.key]
         rows = await self.db.keys(sql, values)
+        self.claimed.discard(email.key)  # SENDING now, or not ours
         if previous is not None:
             self.report.sent.append(previous)
             metrics.email_sent()
@@ -459,6 +462,7 @@ class _Batch:
     async def _release(self, email: Email) -> None:
         if self.sending is email:
             self.sending = None
+        self.claimed.discard(email.key)
         await (
             SentEmail.filter(key=email.key, claimed_by=self.run_.token)
             .exclude(status=S.SENT)
@@ -475,8 +479,14 @@ class _Batch:
         log.info("sent %d email(s), last %s", len(self.report.sent), email.key)
 
     async def _release_unsent(self) -> None:
-        """Reservations never handed over go back, so a later run sends them."""
-        await SentEmail.filter(claimed_by=self.run_.token, status=S.CLAIMED).delete()
+        """Reservations never handed over go back, so a later run sends them. By key
+        (the primary key): `claimed_by` has no index, and a batch that sent everything
+        has nothing to release and sends no statement."""
+        keys, self.claimed = sorted(self.claimed), set()
+        for i in range(0, len(keys), CHUNK):
+            await SentEmail.filter(
+                key__in=keys[i : i + CHUNK], claimed_by=self.run_.token, status=S.CLAIMED
+            ).delete()
 
     async def _reset(self) -> None:
         if self.client is not None:
