@@ -297,6 +297,7 @@ async def run_fanout(
         owner, group = await seed_fanout(environments)
         async with worker_running(settings) as arq_worker:
             await asyncio.sleep(0.6)  # started up: database, relay
+            await _all_finished(300)  # untimed: what earlier scenarios queued (invitations)
             after_commit = RedisAfterCommit(arq_worker.pool, settings)
 
             async def floor() -> None:
@@ -402,6 +403,7 @@ async def run_trial_expiry(database_url: str, redis_url: str, members: int = 100
         await seed_trials(members)
         async with worker_running(settings) as arq_worker:
             await asyncio.sleep(0.6)
+            await _all_finished(300)  # untimed: what earlier scenarios queued (invitations)
             before = sink.received
             ctx = {"after_commit": RedisAfterCommit(arq_worker.pool, settings)}
             started = time.perf_counter()

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import Any, ClassVar
 
 import aiosmtplib
 from aiosmtplib.email import quote_address
@@ -130,7 +130,6 @@ class Mailer:
         self.settings = settings
         self.timeout = timeout
         self.connections_opened = 0
-        self._connections_held = 0  # database connections batches hold (see _Statements)
         name, address = parseaddr(settings.MAIL_FROM)
         self.sender = address or settings.MAIL_FROM
         self._from = formataddr((name, self.sender), charset="utf-8")
@@ -152,14 +151,6 @@ class Mailer:
         return (head + _qp_part("text/plain", email.text, boundary)
                 + _qp_part("text/html", email.html, boundary)
                 + f"--{boundary}--\n").encode("utf-8")  # fmt: skip
-
-    def _hold_connection(self) -> bool:
-        """Whether a batch may hold a pooled database connection now (and counts it)."""
-        pool_size = int(getattr(Tortoise.get_connection("default"), "pool_maxsize", 0) or 0)
-        if self._connections_held >= pool_size - 2:
-            return False
-        self._connections_held += 1
-        return True
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -254,23 +245,33 @@ class _Statements:
     ORM's connection per statement.
     """
 
-    def __init__(self, mailer: Mailer) -> None:
-        self.mailer = mailer
+    held: ClassVar[dict[int, int]] = {}  # connections held by batches, per pool
+
+    def __init__(self) -> None:
         self.client: Any = Tortoise.get_connection("default")
         self.postgres = self.client.capabilities.dialect == "postgres"
         self.connection: Any = None  # the held asyncpg connection
         self._holder: Any = None
 
     async def __aenter__(self) -> _Statements:
-        if self.postgres and self.mailer._hold_connection():
+        if self.postgres and self._may_hold():
             try:
                 self._holder = self.client.acquire_connection()
                 self.connection = await self._holder.__aenter__()
             except BaseException:
                 self._holder = self.connection = None
-                self.mailer._connections_held -= 1
+                self.held[id(self.client)] -= 1
                 raise
         return self
+
+    def _may_hold(self) -> bool:
+        """Counts this batch in, if the pool has more than two connections left."""
+        pool = id(self.client)
+        held = self.held.get(pool, 0)
+        if held >= int(getattr(self.client, "pool_maxsize", 0) or 0) - 2:
+            return False
+        self.held[pool] = held + 1
+        return True
 
     async def __aexit__(self, *exc: object) -> None:
         if self._holder is not None:
@@ -278,7 +279,7 @@ class _Statements:
             try:
                 await holder.__aexit__(None, None, None)
             finally:
-                self.mailer._connections_held -= 1
+                self.held[id(self.client)] -= 1
 
     async def keys(self, sql: str, values: list[Any]) -> list[str]:
         """Runs an UPDATE/INSERT ... RETURNING key; returns the keys it changed."""
@@ -309,7 +310,7 @@ class _Batch:
     async def run(self, emails: list[Email]) -> None:
         if not emails:
             return
-        async with _Statements(self.mailer) as self.db:
+        async with _Statements() as self.db:
             await self._run(emails)
 
     async def _run(self, emails: list[Email]) -> None:
