@@ -170,6 +170,7 @@ async def running(database_url: str, redis_url: str) -> AsyncIterator[tuple[Sett
     settings = bench_settings(database_url, redis_url, sink)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     try:
+        await _park_leftovers()
         yield settings, sink
     finally:
         await Tortoise.close_connections()
@@ -187,6 +188,22 @@ async def _forget_prefix(redis_url: str, prefix: str) -> None:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+async def _park_leftovers() -> None:
+    """Outbox rows other scenarios left PENDING (`inviteMember` queues hundreds for a
+    queue no worker serves) are put off for a day: their arq job ids are taken, so this
+    worker could never run them, but its relay would try to enqueue each of them every
+    0.5 s (about three Redis round trips a row), in this process, during the measurement.
+    """
+    from datetime import UTC, datetime
+
+    from models import OutboxJob, OutboxStatus
+
+    later = datetime.now(UTC) + timedelta(days=1)
+    parked = await OutboxJob.filter(status=OutboxStatus.PENDING).update(available_at=later)
+    if parked:
+        print(f"bench.workers: {parked} PENDING outbox row(s) of other scenarios put off")
 
 
 @contextlib.asynccontextmanager
@@ -297,7 +314,6 @@ async def run_fanout(
         owner, group = await seed_fanout(environments)
         async with worker_running(settings) as arq_worker:
             await asyncio.sleep(0.6)  # started up: database, relay
-            await _all_finished(300)  # untimed: what earlier scenarios queued (invitations)
             after_commit = RedisAfterCommit(arq_worker.pool, settings)
 
             async def floor() -> None:
@@ -351,11 +367,13 @@ async def _finished(outbox_id: uuid.UUID, within: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _all_finished(within: float) -> None:
+async def _all_finished(job: Any, within: float) -> None:
+    """Waits until no `job` row is PENDING. (Rows other scenarios left, such as the
+    invitations of `inviteMember`, are never run here: their arq job ids are taken.)"""
     from models import OutboxJob, OutboxStatus
 
     deadline = time.perf_counter() + within
-    while await OutboxJob.exists(status=OutboxStatus.PENDING):
+    while await OutboxJob.exists(job=job.value, status=OutboxStatus.PENDING):
         if time.perf_counter() > deadline:
             raise TimeoutError(f"outbox jobs still pending after {within} s")
         await asyncio.sleep(0.05)
@@ -396,6 +414,7 @@ async def seed_trials(members: int, owners: int = 100) -> None:
 
 async def run_trial_expiry(database_url: str, redis_url: str, members: int = 10000) -> dict:
     """`members` trials expire: status change timed alone, then their 2 x members emails."""
+    from domain.jobs import Job
     from workers.dispatch import RedisAfterCommit
     from workers.trials import expire_trials
 
@@ -403,7 +422,6 @@ async def run_trial_expiry(database_url: str, redis_url: str, members: int = 100
         await seed_trials(members)
         async with worker_running(settings) as arq_worker:
             await asyncio.sleep(0.6)
-            await _all_finished(300)  # untimed: what earlier scenarios queued (invitations)
             before = sink.received
             ctx = {"after_commit": RedisAfterCommit(arq_worker.pool, settings)}
             started = time.perf_counter()
@@ -411,7 +429,7 @@ async def run_trial_expiry(database_url: str, redis_url: str, members: int = 100
             status_done = time.perf_counter()
             expected = 2 * changed
             done = await sink.wait_for(before + expected, max(120, expected / 20))
-            await _all_finished(60)  # untimed: nothing left for a later scenario's relay
+            await _all_finished(Job.TRIAL_EXPIRED_EMAIL, 60)  # untimed: none left for later
         ours = sink.arrivals()[before : before + expected]
         assert len(set(ours)) == expected, "a trial email was sent twice"
     assert changed == members, f"{changed} of {members} memberships expired"
