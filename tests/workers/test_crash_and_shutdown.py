@@ -149,11 +149,15 @@ async def test_sigterm_hands_the_rest_back_and_loses_nothing(workers, slow_mailb
     row = await OutboxJob.get(job=Job.SHARE_NOTIFICATIONS.value)
     assert row.status is OutboxStatus.PENDING and row.lease_owner is None  # handed back
     assert await deliveries.list_in_doubt_emails() == []
+    # The last email before the hand-back arrived, and is recorded so (not left SENDING,
+    # which the next run would have to call in doubt).
+    assert await SentEmail.filter(status=SentEmailStatus.SENT).count() == len(slow_mailbox.messages)
     workers()
     await slow_mailbox.wait_for(FANOUT, within=20)
     await eventually(lambda: OutboxJob.exists(status=OutboxStatus.DONE), within=5)
     subjects = _subjects(slow_mailbox)
     assert len(subjects) == FANOUT == len(set(subjects))
+    assert await deliveries.list_in_doubt_emails() == []
 
 
 def _port_in_use(port: int) -> bool:
