@@ -41,6 +41,38 @@ async def test_migrate_applies_everything_and_is_idempotent(fresh_database):
         await Tortoise.close_connections()
 
 
+async def test_every_indexed_field_has_its_index(fresh_database):
+    """`db_index=True` on a column added by a later migration once created no index (a full
+    scan of `sent_email` at the start of every job): the migrated database must have one
+    for every such field."""
+    executor.EXECUTOR_CACHE.clear()
+    await migrations.apply(fresh_database)
+    await Tortoise.init(config=tortoise_config(fresh_database))
+    try:
+        connection = Tortoise.get_connection("default")
+        if fresh_database.startswith("sqlite"):
+            sql = (
+                "SELECT m.name AS tbl, i.name AS col FROM sqlite_master m, "
+                "pragma_index_list(m.name) l, pragma_index_info(l.name) i WHERE m.type = 'table'"
+            )
+        else:
+            sql = (
+                "SELECT t.relname AS tbl, a.attname AS col FROM pg_index x "
+                "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_attribute a "
+                "ON a.attrelid = t.oid AND a.attnum = x.indkey[0]"
+            )
+        indexed = {(r["tbl"], r["col"]) for r in await connection.execute_query_dict(sql)}
+        wanted = {
+            (model._meta.db_table, field.source_field or name)
+            for model in Tortoise.apps["models"].values()
+            for name, field in model._meta.fields_map.items()
+            if getattr(field, "index", False)
+        }
+        assert wanted and wanted <= indexed, sorted(wanted - indexed)
+    finally:
+        await Tortoise.close_connections()
+
+
 async def test_models_have_no_unmigrated_changes(tmp_path):
     """A model changed without `makemigrations` would make this fail."""
     from tortoise.migrations.autodetector import MigrationAutodetector
