@@ -11,11 +11,24 @@ MIGRATIONS_MODULE = "models.migrations"
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+async def _keep_session(connection: Any) -> None:
+    """asyncpg's pool resets every connection it takes back (`SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): a second round trip
+    after every statement outside a transaction, about 15 % of a worker's samples and part
+    of every cold request (bench/README.md). We hold no advisory locks, cursors, listeners
+    or session settings (`set_config(..., true)` is transaction-local), so there is nothing
+    to reset; the pool still rolls back a transaction left open."""
+
+
 def connection(database_url: str, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS) -> Any:
-    """A URL for PostgreSQL; for SQLite, WAL, a busy timeout and immediate write
-    transactions (infra.sqlite_backend), so a gateway and a worker share the file."""
+    """For PostgreSQL, asyncpg without the per-release reset; for SQLite, WAL, a busy
+    timeout and immediate write transactions (infra.sqlite_backend), so a gateway and a
+    worker share the file."""
     if not database_url.startswith("sqlite:"):
-        return database_url
+        config = expand_db_url(database_url)
+        if config.get("engine") == "tortoise.backends.asyncpg":
+            config.setdefault("credentials", {})["reset"] = _keep_session
+        return config
     config = expand_db_url(database_url)
     config["engine"] = "infra.sqlite_backend"
     credentials = config.setdefault("credentials", {})

@@ -95,3 +95,24 @@ async def test_the_catalogue_is_seeded_and_role_names_are_unique_per_owner(orm):
 async def test_ids_are_random_uuids(orm):
     a, b = await account("a@collab.example"), await account("b@collab.example")
     assert isinstance(a.id, uuid.UUID) and a.id.version == 4 and a.id != b.id
+
+
+async def test_postgres_connections_come_back_without_a_reset_round_trip(postgres_database):
+    """infra.db skips asyncpg's per-release reset (a second round trip after every
+    statement, bench/README.md); a transaction left open is still rolled back."""
+    from tortoise import Tortoise
+
+    from tests.utils import databases
+
+    await databases.reset(postgres_database)
+    try:
+        pool = Tortoise.get_connection("default")._pool  # LIFO: the same connection again
+        async with pool.acquire() as con:
+            await con.execute("SELECT set_config('application_name', 'kept', false)")
+            await con.execute("BEGIN")
+            await con.execute("SELECT 1")
+        async with pool.acquire() as con:
+            assert not con.is_in_transaction()
+            assert con.get_settings().application_name == "kept"  # no RESET ALL ran
+    finally:
+        await Tortoise.close_connections()
