@@ -141,7 +141,7 @@ def redis_prefix() -> str:
 async def redis(redis_url: str, redis_prefix: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
-    keys = [k async for k in client.scan_iter(f"{redis_prefix}:*")]
+    keys = [k async for k in client.scan_iter(f"{redis_prefix}:*", count=10_000)]
     if keys:
         await client.delete(*keys)
     await client.aclose()
