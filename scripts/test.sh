@@ -18,7 +18,7 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-XDIST=(-n "${TEST_WORKERS:-auto}" --dist loadfile)
+XDIST=(-n "${TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
 .venv/bin/pytest "${XDIST[@]}" "$@"
 # The API suites again with the response cache off (the default is on): no answer may
 # depend on it. Skipped when pytest arguments pick tests.
