@@ -8,6 +8,7 @@ logged (infra.outages) even when no request happens to notice it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from redis.asyncio import Redis
 from tortoise.connection import get_connection
@@ -20,7 +21,7 @@ HEALTHY_INTERVAL = 5.0
 class Dependencies:
     def __init__(self, redis: Redis, backoff_max: float) -> None:
         self.redis = redis
-        self.stopped = False
+        self._stop = asyncio.Event()
         self.database = outages.watch(outages.DATABASE, backoff_max)
         self.redis_watch = outages.watch(outages.REDIS, backoff_max)
 
@@ -49,8 +50,23 @@ class Dependencies:
                 result[name] = "ok"
         return result
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @stopped.setter
+    def stopped(self, value: bool) -> None:
+        """Setting it wakes the probe's pause: a cancellation that arrives mid-check can be
+        lost in the drivers, and the shutdown then waited out the whole pause (5 s)."""
+        if value:
+            self._stop.set()
+        else:
+            self._stop.clear()
+
     async def watch_forever(self) -> None:
         while not self.stopped:
             await self.check()
             pauses = [w.delay() for w in (self.database, self.redis_watch) if w.down]
-            await asyncio.sleep(min(pauses) if pauses else HEALTHY_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(pauses) if pauses else HEALTHY_INTERVAL):
+                    await self._stop.wait()

@@ -2,7 +2,8 @@
 # The whole test suite: lint, types, then pytest against SQLite and PostgreSQL with the
 # real Redis, then the API suites once more with the response cache off. Creates .venv and
 # builds the dashboard (web/, needs Node.js 20+) on first use. Extra arguments go to pytest
-# (and skip the second pass).
+# (and skip the second pass). pytest runs on every core (pytest-xdist; TEST_WORKERS=N to
+# choose, 0 for one process), a whole file per worker: module fixtures start once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -17,10 +18,11 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/pytest "$@"
+XDIST=(-n "${TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
+.venv/bin/pytest "${XDIST[@]}" "$@"
 # The API suites again with the response cache off (the default is on): no answer may
 # depend on it. Skipped when pytest arguments pick tests.
 if [ $# -eq 0 ]; then
-  RESPONSE_CACHE_ENABLED=false .venv/bin/pytest -q tests/acceptance tests/authz \
+  RESPONSE_CACHE_ENABLED=false .venv/bin/pytest "${XDIST[@]}" -q tests/acceptance tests/authz \
     tests/members tests/test_accounts.py tests/test_platform.py
 fi

@@ -25,6 +25,21 @@ from tests.utils.graphql import GraphQLClient
 
 PLATFORM_TOKEN = "test-platform-token"
 REQUIRE_SERVICES = os.environ.get("COLLAB_REQUIRE_SERVICES") == "1"
+# Single tests that run for a minute or more: started first, with the `slow` and `browser`
+# files, so that under xdist (scripts/test.sh) no worker is left with a long one at the end.
+LONGEST_FIRST = ("tests/security/test_authorization_matrix.py", "tests/test_bench.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long files first, whole files kept together (module fixtures start once)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(item.session.config.rootpath).as_posix()
+        if path in LONGEST_FIRST:
+            return 0
+        return 1 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 2
+
+    items.sort(key=rank)  # stable: the order within a rank (and a file) stays
 
 
 def port_open(host: str, port: int) -> bool:
@@ -141,7 +156,7 @@ def redis_prefix() -> str:
 async def redis(redis_url: str, redis_prefix: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
-    keys = [k async for k in client.scan_iter(f"{redis_prefix}:*")]
+    keys = [k async for k in client.scan_iter(f"{redis_prefix}:*", count=10_000)]
     if keys:
         await client.delete(*keys)
     await client.aclose()

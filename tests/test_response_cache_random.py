@@ -9,7 +9,6 @@ no-cache`). Any difference is a change that did not bump the counters it touched
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections.abc import Iterator
@@ -21,8 +20,8 @@ import httpx
 import pytest
 
 from domain.clock import utcnow
-from tests.conftest import PLATFORM_TOKEN, port_open
-from tests.utils import databases, processes
+from tests.conftest import PLATFORM_TOKEN
+from tests.utils import processes
 from tests.utils.accounts import PASSWORD
 from tests.utils.members import CREATOR, FULL_ACCESS, LIMITED_ACCESS, VIEWER
 
@@ -74,29 +73,9 @@ class World:
 
 @pytest.fixture(scope="module")
 def gateways(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    pg_name = None
-    if port_open("127.0.0.1", 5432):
-        pg_name, database_url = databases.create_postgres_database()
-    else:
-        database_url = databases.sqlite_url(tmp_path_factory.mktemp("cache"))
-    databases.migrate(database_url)
-    prefix = f"collab-test:{uuid.uuid4().hex[:12]}"
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "REDIS_KEY_PREFIX": prefix, "ENVIRONMENT": "development",
-           "SMTP_PORT": str(processes.free_port()), "PLATFORM_TOKEN": PLATFORM_TOKEN,
-           "RESPONSE_CACHE_ENABLED": "true"}  # fmt: skip
-    ports = [processes.free_port(), processes.free_port()]
-    procs = [processes.start(["serve", "--port", str(p)], env) for p in ports]
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
-    try:
-        for url, proc in zip(urls, procs, strict=True):
-            processes.wait_until_up(url, proc)
-        yield urls
-    finally:
-        processes.stop(procs)
-        processes.forget_redis_prefix(redis_url, prefix)
-        if pg_name:
-            databases.drop_postgres_database(pg_name)
+    with processes.gateways(redis_url, tmp_path_factory.mktemp("cache"),
+                            PLATFORM_TOKEN=PLATFORM_TOKEN, RESPONSE_CACHE_ENABLED="true") as running:  # fmt: skip
+        yield running.urls
 
 
 SIGN_UP = """mutation($email: String!, $password: String!) { signUp(email: $email,

@@ -56,7 +56,7 @@ async def app(settings: Settings, redis_url: str, redis_prefix: str) -> AsyncIte
     async with application.router.lifespan_context(application):
         yield application
     client = Redis.from_url(redis_url)
-    keys = [k async for k in client.scan_iter(f"{redis_prefix}:*")]
+    keys = [k async for k in client.scan_iter(f"{redis_prefix}:*", count=10_000)]
     if keys:
         await client.delete(*keys)
     await client.aclose()

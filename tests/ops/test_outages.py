@@ -65,7 +65,8 @@ async def test_worker_and_gateway_ride_out_redis_and_postgres_restarts(servers, 
         async with httpx.AsyncClient() as client:
             ready = await client.get(f"{url}/readyz")
         assert ready.status_code == 503 and ready.json()["down"] == ["redis"]
-        await asyncio.sleep(3)
+        # The worker has met the outage (its poll failed) and rides it out.
+        await eventually(lambda: outage_lines(stack, "worker", "redis")[0] >= 1, within=10)
         assert stack.alive("worker"), stack.log("worker")
         redis.start()
         await mailbox.wait_for(2, within=20)
@@ -81,7 +82,7 @@ async def test_worker_and_gateway_ride_out_redis_and_postgres_restarts(servers, 
         async with httpx.AsyncClient() as client:
             ready = await client.get(f"{url}/readyz")
         assert ready.status_code == 503 and "database" in ready.json()["down"]
-        await asyncio.sleep(3)
+        await eventually(lambda: outage_lines(stack, "worker", "database")[0] >= 1, within=10)
         assert stack.alive("worker") and stack.alive("gateway")
         pg.start()
 

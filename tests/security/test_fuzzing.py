@@ -93,7 +93,7 @@ def fuzzed(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             yield Fuzzed(client, owner["token"], member["token"], ids)
     finally:
         redis = Redis.from_url(redis_url)
-        keys = list(redis.scan_iter(f"{prefix}:*"))
+        keys = list(redis.scan_iter(f"{prefix}:*", count=10_000))
         if keys:
             redis.delete(*keys)
         redis.close()

@@ -67,8 +67,12 @@ async def reset(url: str) -> None:
     conn = Tortoise.get_connection("default")
     names = tables()
     if url.startswith("postgres"):
+        # DELETE, not TRUNCATE: on tables this small TRUNCATE costs ~20x more (new files
+        # for every table, flushed at commit), ~0.1-1 s a test. No table has a sequence to
+        # restart; the replica role skips the foreign-key triggers, so order does not matter.
+        deletes = "".join(f'DELETE FROM "{table}";' for table in names)
         await conn.execute_script(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in names) + " RESTART IDENTITY CASCADE"
+            f"BEGIN;SET LOCAL session_replication_role = replica;{deletes}COMMIT;"
         )
     else:
         # Foreign keys are off for the wipe (SQLite ignores the pragma inside a transaction).

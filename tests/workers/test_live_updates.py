@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
@@ -20,8 +18,7 @@ import pytest
 import redis as sync_redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import port_open
-from tests.utils import databases, processes
+from tests.utils import processes
 from tests.utils.accounts import PASSWORD, mark_verified_in
 
 pytestmark = pytest.mark.slow
@@ -38,42 +35,13 @@ UPDATE = """mutation($id: ID!, $shares: [ShareInput!]) {
 VIEWER = "51bbb782-5152-4b9b-8bfc-7b8d280c922d"
 
 
-@dataclass
-class Cluster:
-    a: str
-    b: str
-    channel: str
-    redis_url: str
-    database_url: str = ""
-
-
 @pytest.fixture(scope="module")
-def cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    pg_name = None
-    if port_open("127.0.0.1", 5432):
-        pg_name, database_url = databases.create_postgres_database()
-    else:
-        database_url = databases.sqlite_url(tmp_path_factory.mktemp("cluster"))
-    databases.migrate(database_url)
-    prefix = f"collab-test:{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix, "ENVIRONMENT": "development", "SMTP_PORT": str(processes.free_port()),
-        "PUBLIC_URL": "http://collab.test", "MAX_SUBSCRIPTIONS_PER_CONNECTION": "3",
-    }  # fmt: skip
-    ports = [processes.free_port(), processes.free_port()]
-    procs = [processes.start(["serve", "--port", str(p)], env) for p in ports]
-    procs.append(processes.start(["worker"], env))
-    try:
-        urls = [f"http://127.0.0.1:{p}" for p in ports]
-        for url, proc in zip(urls, procs, strict=False):
-            processes.wait_until_up(url, proc)
-        yield Cluster(urls[0], urls[1], f"{prefix}:events", redis_url, database_url)
-    finally:
-        processes.stop(procs)
-        processes.forget_redis_prefix(redis_url, prefix)
-        if pg_name:
-            databases.drop_postgres_database(pg_name)
+def cluster(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[processes.Gateways]:
+    with processes.gateways(redis_url, tmp_path_factory.mktemp("cluster"), worker=True,
+                            MAX_SUBSCRIPTIONS_PER_CONNECTION="3") as running:  # fmt: skip
+        yield running
 
 
 async def gql(url: str, query: str, token: str | None = None, **variables: Any) -> dict:
@@ -112,7 +80,7 @@ async def next_message(ws: ClientConnection, within: float = 5) -> dict:
     return json.loads(frame)
 
 
-async def wait_subscribed(cluster: Cluster, count: int) -> None:
+async def wait_subscribed(cluster: processes.Gateways, count: int) -> None:
     client = sync_redis.Redis.from_url(cluster.redis_url)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -123,24 +91,24 @@ async def wait_subscribed(cluster: Cluster, count: int) -> None:
     raise AssertionError("the gateway never subscribed to live events")
 
 
-async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: Cluster):
-    owner_id, _, owner_token = await sign_up(cluster.a, "owner", cluster.database_url)
+async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: processes.Gateways):
+    owner_id, _, owner_token = await sign_up(cluster.urls[0], "owner", cluster.database_url)
     member_account, member_email, member_token = await sign_up(
-        cluster.a, "member", cluster.database_url
+        cluster.urls[0], "member", cluster.database_url
     )
-    invited = await gql(cluster.a, INVITE, owner_token, email=member_email)
+    invited = await gql(cluster.urls[0], INVITE, owner_token, email=member_email)
     member_id = invited["inviteMember"]["member"]["id"]
-    accepted = await gql(cluster.a, ACCEPT, member_token, id=member_id)
+    accepted = await gql(cluster.urls[0], ACCEPT, member_token, id=member_id)
     assert accepted["acceptInvitation"]["member"]["status"] == "ACTIVE"
 
-    ws = await open_ws(cluster.b, member_token)
+    ws = await open_ws(cluster.urls[1], member_token)
     try:
         assert (await next_message(ws))["type"] == "connection_ack"
         await ws.send(json.dumps({"id": "s1", "type": "subscribe",
                                   "payload": {"query": SUBSCRIPTION}}))  # fmt: skip
         await wait_subscribed(cluster, 1)
         shares = [{"root": True, "roleIds": [VIEWER]}]
-        updated = await gql(cluster.a, UPDATE, owner_token, id=member_id, shares=shares)
+        updated = await gql(cluster.urls[0], UPDATE, owner_token, id=member_id, shares=shares)
         assert updated["updateMember"]["errors"] == []
         message = await next_message(ws)
         assert message["type"] == "next" and message["id"] == "s1"
@@ -151,15 +119,15 @@ async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: 
         await ws.close()
 
     # Someone else's change is not pushed to this member.
-    other_owner, _, other_token = await sign_up(cluster.a, "other", cluster.database_url)
-    ws = await open_ws(cluster.b, member_token)
+    other_owner, _, other_token = await sign_up(cluster.urls[0], "other", cluster.database_url)
+    ws = await open_ws(cluster.urls[1], member_token)
     try:
         await next_message(ws)
         await ws.send(json.dumps({"id": "s2", "type": "subscribe",
                                   "payload": {"query": SUBSCRIPTION}}))  # fmt: skip
         await wait_subscribed(cluster, 1)
-        _, stranger_email, _ = await sign_up(cluster.a, "stranger", cluster.database_url)
-        await gql(cluster.a, INVITE, other_token, email=stranger_email)
+        _, stranger_email, _ = await sign_up(cluster.urls[0], "stranger", cluster.database_url)
+        await gql(cluster.urls[0], INVITE, other_token, email=stranger_email)
         with pytest.raises(TimeoutError):
             await next_message(ws, within=0.7)
     finally:
@@ -167,8 +135,8 @@ async def test_share_made_on_gateway_a_reaches_subscriber_on_gateway_b(cluster: 
     assert other_owner != member_account
 
 
-async def test_subscriptions_need_a_login_and_are_capped(cluster: Cluster):
-    ws = await open_ws(cluster.b, None)
+async def test_subscriptions_need_a_login_and_are_capped(cluster: processes.Gateways):
+    ws = await open_ws(cluster.urls[1], None)
     try:
         with pytest.raises(Exception) as closed:
             await next_message(ws)
@@ -176,8 +144,8 @@ async def test_subscriptions_need_a_login_and_are_capped(cluster: Cluster):
     finally:
         await ws.close()
 
-    _, _, token = await sign_up(cluster.a, "capped")
-    ws = await open_ws(cluster.b, token)
+    _, _, token = await sign_up(cluster.urls[0], "capped")
+    ws = await open_ws(cluster.urls[1], token)
     try:
         assert (await next_message(ws))["type"] == "connection_ack"
         for i in range(4):  # MAX_SUBSCRIPTIONS_PER_CONNECTION=3 in this cluster
