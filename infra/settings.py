@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     ENVIRONMENT: Literal["development", "production"] = "development"
-    DATABASE_URL: str = "sqlite://infra.db"
+    DATABASE_URL: str = "sqlite://collab.db"
     REDIS_URL: str | None = None
     SMTP_HOST: str = "127.0.0.1"
     SMTP_PORT: int = 1025
