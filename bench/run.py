@@ -568,12 +568,17 @@ def _run_workers(results: dict[str, Any], database_url: str, args: argparse.Name
         notice = "bench.workers is not there yet: fan-out and trial expiry skipped"
         print(f"bench: {notice}")
         for size in results["sizes"].values():
-            size["workers"] = {"fanout": {"skipped": notice}, "trial_expiry": {"skipped": notice}}
+            size["workers"] = {
+                name: {"skipped": notice}
+                for name in ("fanout", "fanout_pipelining", "trial_expiry")
+            }
         return
     for key, size in results["sizes"].items():
         print(f"bench: workers at size {key}")
         size["workers"] = {
             "fanout": _call(workers.run_fanout, database_url, args.redis_url, environments=int(key)),
+            "fanout_pipelining": _call(workers.run_fanout, database_url, args.redis_url,
+                                       environments=int(key), pipelining=True),
             "trial_expiry": _call(workers.run_trial_expiry, database_url, args.redis_url,
                                   members=args.trial_members),
         }  # fmt: skip

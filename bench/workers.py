@@ -6,7 +6,8 @@ loopback that runs in a separate process, so the sink never competes with the wo
 for this process's event loop.
 
 - fan-out: a group of N environments shared with one member becomes N share emails
-  (one SHARE_NOTIFICATIONS job, one SMTP connection). The floor is aiosmtplib alone
+  (one SHARE_NOTIFICATIONS job, one SMTP connection), to a sink as aiosmtpd ships (one
+  command at a time) and again to one that advertises PIPELINING (`run_fanout`). The floor is aiosmtplib alone
   sending N messages of the same shape over one connection to the same sink, measured
   in the same run beside ours, in alternating order, round after round (see
   `run_fanout`: the median of the rounds' own ratios counts).
@@ -47,8 +48,10 @@ from infra.settings import Settings
 # --------------------------------------------------------------------------- the sink
 
 
-def _sink_main(port: int, count: Any, log_path: str, ready: Any) -> None:
-    """The SMTP sink process: accepts everything, counts it, logs `To<TAB>Subject`."""
+def _sink_main(port: int, count: Any, log_path: str, ready: Any, pipelining: bool) -> None:
+    """The SMTP sink process: accepts everything, counts it, logs `To<TAB>Subject`.
+    With `pipelining` its EHLO also advertises PIPELINING, as production relays do
+    (aiosmtpd reads pipelined commands in order but does not announce it)."""
     from email.parser import BytesHeaderParser
 
     from aiosmtpd.smtp import SMTP
@@ -57,6 +60,11 @@ def _sink_main(port: int, count: Any, log_path: str, ready: Any) -> None:
     log = open(log_path, "a", buffering=1)  # noqa: SIM115 (lives as long as the process)
 
     class Handler:
+        async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                              responses: list[str]) -> list[str]:  # fmt: skip
+            session.host_name = hostname
+            return [*responses[:-1], "250-PIPELINING", responses[-1]] if pipelining else responses
+
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             headers = parser.parsebytes(envelope.content)
             log.write(f"{headers['To']}\t{headers['Subject']}\n")
@@ -77,14 +85,16 @@ def _sink_main(port: int, count: Any, log_path: str, ready: Any) -> None:
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = False) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.port = _free_port()
         self.count = ctx.Value("i", 0)
         self.log_path = tempfile.mktemp(prefix="collab-bench-sink-", suffix=".log")
         ready = ctx.Event()
         self.process = ctx.Process(
-            target=_sink_main, args=(self.port, self.count, self.log_path, ready), daemon=True
+            target=_sink_main,
+            args=(self.port, self.count, self.log_path, ready, pipelining),
+            daemon=True,
         )
         self.process.start()
         if not ready.wait(30):
@@ -160,13 +170,15 @@ def bench_settings(database_url: str, redis_url: str, sink: Sink) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running(database_url: str, redis_url: str) -> AsyncIterator[tuple[Settings, Sink]]:
+async def running(
+    database_url: str, redis_url: str, pipelining: bool = False
+) -> AsyncIterator[tuple[Settings, Sink]]:
     """Tortoise connected, a sink process, and settings pointing at both."""
     from tortoise import Tortoise
 
     from infra.db import tortoise_config
 
-    sink = Sink()
+    sink = Sink(pipelining)
     settings = bench_settings(database_url, redis_url, sink)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     try:
@@ -287,9 +299,17 @@ async def share_group(owner: Any, group: Any) -> Any:
 
 
 async def run_fanout(
-    database_url: str, redis_url: str, environments: int = 1000, rounds: int = 5
+    database_url: str,
+    redis_url: str,
+    environments: int = 1000,
+    rounds: int = 5,
+    pipelining: bool = False,
 ) -> dict:
     """A group share of `environments` environments -> that many emails, beside the floor.
+
+    `pipelining`: the sink advertises PIPELINING, so our worker sends each email's MAIL,
+    RCPT and DATA in one write (aiosmtplib, the floor, never pipelines); without it the
+    sink is aiosmtpd as it ships and both send one command at a time.
 
     Each round measures the floor and ours back to back, to the same sink, in an order
     that alternates (floor first in even rounds, ours first in odd ones), so that a busy
@@ -310,7 +330,7 @@ async def run_fanout(
     ours_cpu: list[float] = []
     floors: list[float] = []
     floors_cpu: list[float] = []
-    async with running(database_url, redis_url) as (settings, sink):
+    async with running(database_url, redis_url, pipelining) as (settings, sink):
         owner, group = await seed_fanout(environments)
         async with worker_running(settings) as arq_worker:
             await asyncio.sleep(0.6)  # started up: database, relay
@@ -344,7 +364,7 @@ async def run_fanout(
                     await step()
     ratios = [o / f for o, f in zip(ours, floors, strict=True)]
     rate, floor_rate_ = statistics.median(ours), statistics.median(floors)
-    return {"emails": environments, "rounds": rounds,
+    return {"emails": environments, "rounds": rounds, "sink_offers_pipelining": pipelining,
             "seconds": round(environments / rate, 3), "emails_per_s": round(rate, 1),
             "floor_emails_per_s": round(floor_rate_, 1),
             "ratio": round(statistics.median(ratios), 3),
@@ -466,6 +486,10 @@ async def main(args: argparse.Namespace) -> None:
         await migrations.apply(url)
     if args.environments:
         print("fan-out     ", await run_fanout(url, args.redis_url, args.environments))
+        print(
+            "fan-out, sink offering PIPELINING",
+            await run_fanout(url, args.redis_url, args.environments, pipelining=True),
+        )
     if args.members:
         print("trial expiry", await run_trial_expiry(url, args.redis_url, args.members))
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # database crash, about half the fan-out rate). False: a worker crash still loses
     # nothing; a PostgreSQL crash may forget the last fraction of a second of claims.
     SENT_EMAIL_DURABLE_COMMIT: bool = False
+    # True: when the SMTP server advertises PIPELINING (RFC 2920), a batch sends MAIL,
+    # RCPT and DATA in one write (two exchanges an email instead of four).
+    SMTP_PIPELINING: bool = True
     # Comma-separated proxy addresses whose X-Forwarded-For names the client; empty: none
     # (the peer address is the client, for rate limits and logs).
     TRUSTED_PROXIES: str = ""

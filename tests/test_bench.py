@@ -73,7 +73,8 @@ def test_smoke_run_reports_every_scenario_and_cleans_up(tmp_path: Path, redis_ur
         "dashboard_20_owners",
     }
     assert all(count > 0 for count in size["statements"].values())
-    assert set(size["workers"]) == {"fanout", "trial_expiry"}
+    assert set(size["workers"]) == {"fanout", "fanout_pipelining", "trial_expiry"}
+    assert size["workers"]["fanout_pipelining"]["sink_offers_pipelining"] is True
     assert results["email_latency"]["arrived"] == results["email_latency"]["sent"] == 1
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The report names every scenario, and the run's database is gone.

@@ -34,9 +34,19 @@ class Mailbox:
         self.connections = 0
         self.busy = 0  # answer 451 to this many DATA commands (transient)
         self.unknown: set[str] = set()  # answer 550 to these recipients (permanent)
+        # Advertise PIPELINING (RFC 2920), as production relays do; aiosmtpd reads
+        # pipelined commands in order but does not announce it by itself.
+        self.pipelining = True
         self._server: asyncio.Server | None = None
 
     # -- aiosmtpd handler hooks ---------------------------------------------------
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:  # fmt: skip
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:  # fmt: skip
         if address.lower() in self.unknown:
