@@ -220,7 +220,7 @@ async def _park_leftovers() -> None:
 
 @contextlib.asynccontextmanager
 async def worker_running(settings: Settings) -> AsyncIterator[Any]:
-    from workers.settings import worker
+    from workers.settings import on_shutdown, worker
 
     arq_worker = worker(settings, crons=False)
     task = asyncio.create_task(arq_worker.async_run())
@@ -229,6 +229,9 @@ async def worker_running(settings: Settings) -> AsyncIterator[Any]:
     finally:
         with contextlib.suppress(asyncio.CancelledError):  # see tests/workers/conftest.py
             await arq_worker.close()
+        # close() re-raises a cancelled job's CancelledError before its on_shutdown ran;
+        # the relay would then outlive the database connection it polls.
+        await on_shutdown(arq_worker.ctx)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

@@ -31,7 +31,7 @@ from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
 from gateway.request_ids import RequestIdMiddleware
 from gateway.response_cache import ResponseCache, schema_fingerprint
-from infra import metrics
+from infra import collector, metrics
 from infra.db import tortoise_config
 from infra.settings import Settings, get_settings
 from schema.context import Services
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         try:
             await ensure_migrated()
+            collector.tune(settings.GC_GEN0_THRESHOLD)
             probe = asyncio.create_task(dependencies.watch_forever(), name="dependency-probe")
             try:
                 yield

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # True: when the SMTP server advertises PIPELINING (RFC 2920), a batch sends MAIL,
     # RCPT and DATA in one write (two exchanges an email instead of four).
     SMTP_PIPELINING: bool = True
+    # The garbage collector's youngest generation, in net new container objects, for the
+    # gateway and worker processes (infra/collector.py); 0 keeps Python's default (700).
+    GC_GEN0_THRESHOLD: int = Field(default=10_000, ge=0)
     # Comma-separated proxy addresses whose X-Forwarded-For names the client; empty: none
     # (the peer address is the client, for rate limits and logs).
     TRUSTED_PROXIES: str = ""

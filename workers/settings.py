@@ -17,6 +17,7 @@ from arq.cron import CronJob
 from arq.worker import Worker
 from tortoise import Tortoise
 
+from infra import collector
 from infra.db import tortoise_config
 from infra.settings import Settings, get_settings
 from workers import relay
@@ -100,6 +101,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         )
         ctx["owns_database"] = True
     ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))
+    collector.tune(settings.GC_GEN0_THRESHOLD)
     # Jobs written by the crons go straight to arq (and their live events to pub/sub).
     ctx["after_commit"] = RedisAfterCommit(ctx["redis"], settings)
     ctx["relay_task"] = asyncio.create_task(
