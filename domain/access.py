@@ -8,6 +8,7 @@ workers, the API and the property tests all run the very same code.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections import defaultdict
@@ -21,6 +22,7 @@ from domain.accounts import trial_expired
 from domain.clock import utcnow
 from domain.policies import ALL_CODES, BUILT_IN_ROLES, PolicyCode
 from domain.records import GroupRecord
+from domain.side_by_side import side_by_side
 from models import (
     Account,
     AccountRole,
@@ -349,26 +351,33 @@ async def load_tree(owner_id: uuid.UUID) -> tuple[dict, dict]:
 Tree = tuple[dict[uuid.UUID, uuid.UUID | None], dict[uuid.UUID, set[uuid.UUID]]]
 
 
+GroupsRead = Iterable[GroupRecord] | asyncio.Task[list[GroupRecord]]
+
+
 async def load_trees(
-    owner_ids: Iterable[uuid.UUID], groups: Iterable[GroupRecord] | None = None
+    owner_ids: Iterable[uuid.UUID], groups: GroupsRead | None = None
 ) -> dict[uuid.UUID, Tree]:
-    """`load_tree` for several owners in the same two queries (one, when the caller has
-    already read these owners' groups)."""
+    """`load_tree` for several owners: the groups and the placements, two statements side
+    by side (or only the placements, when the caller reads these owners' groups itself;
+    a task it started is awaited meanwhile)."""
     ids = list(set(owner_ids))
     trees: dict[uuid.UUID, Tree] = {oid: ({}, defaultdict(set)) for oid in ids}
     if not ids:
         return trees
-    group_owner: dict[uuid.UUID, uuid.UUID] = {}
-    if groups is None:
-        groups = await records.groups_of(ids)
-    for group in groups:
-        trees[group.owner_id][0][group.id] = group.parent_id
-        group_owner[group.id] = group.owner_id
-    placements = await GroupEnvironment.filter(group__owner_id__in=ids).values(
-        "group_id", "environment_id"
+    placements_read = GroupEnvironment.filter(group__owner_id__in=ids).values(
+        "group_id", "environment_id", owner_id="group__owner_id"
     )
+    found: Iterable[GroupRecord]
+    if groups is None:
+        found, placements = await side_by_side(records.groups_of(ids), placements_read)
+    elif isinstance(groups, asyncio.Task):
+        found, placements = await side_by_side(groups, placements_read)
+    else:
+        found, placements = groups, await placements_read
+    for group in found:
+        trees[group.owner_id][0][group.id] = group.parent_id
     for row in placements:
-        trees[group_owner[row["group_id"]]][1][row["environment_id"]].add(row["group_id"])
+        trees[row["owner_id"]][1][row["environment_id"]].add(row["group_id"])
     return trees
 
 
@@ -377,14 +386,16 @@ async def load_shares(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[S
     result: dict[uuid.UUID, list[ShareInfo]] = {mid: [] for mid in ids}
     if not ids:
         return result
-    shares = await Share.filter(member_id__in=ids).values(
-        "id", "member_id", "target_type", "environment_id", "group_id", "expires_at"
+    # The shares and their role links, side by side (the links by the shares' members).
+    shares, links = await side_by_side(
+        Share.filter(member_id__in=ids).values(
+            "id", "member_id", "target_type", "environment_id", "group_id", "expires_at"
+        ),
+        ShareRole.filter(share__member_id__in=ids).values("share_id", "role_id"),
     )
     role_links: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    share_ids = [s["id"] for s in shares]
-    if share_ids:
-        for link in await ShareRole.filter(share_id__in=share_ids).values("share_id", "role_id"):
-            role_links[link["share_id"]].append(link["role_id"])
+    for link in links:
+        role_links[link["share_id"]].append(link["role_id"])
     for s in shares:
         kind = ShareTargetType(s["target_type"])
         target = s["environment_id"] if kind is ShareTargetType.ENVIRONMENT else s["group_id"]
@@ -422,14 +433,15 @@ async def load_snapshots(
 
 
 async def load_caller_snapshots(
-    account: Account, members: list[Member], groups: Iterable[GroupRecord] | None = None
+    account: Account, members: list[Member], groups: GroupsRead | None = None
 ) -> dict[uuid.UUID, OwnerSnapshot]:
     """One snapshot per owner for a caller's member records (one record per owner), all
     owners read in the same handful of queries: a member of twenty owners costs the same
     as a member of one."""
     now = utcnow()
-    trees = await load_trees((m.owner_id for m in members), groups)
-    shares = await load_shares(m.id for m in members)
+    trees, shares = await side_by_side(
+        load_trees([m.owner_id for m in members], groups), load_shares([m.id for m in members])
+    )
     roles = await load_roles(r for ss in shares.values() for s in ss for r in s.role_ids)
     return {
         m.owner_id: OwnerSnapshot(

@@ -18,7 +18,6 @@ from tortoise.models import Model
 
 from domain import access
 from domain.access import OwnerSnapshot
-from domain.records import GroupRecord
 from models import (
     Account,
     Environment,
@@ -238,7 +237,7 @@ class CallerAccess:
         self._snapshots: dict[uuid.UUID, asyncio.Task[OwnerSnapshot]] = {}
 
     async def snapshots_of(
-        self, members: list[Member], groups: list[GroupRecord] | None = None
+        self, members: list[Member], groups: access.GroupsRead | None = None
     ) -> dict[uuid.UUID, OwnerSnapshot]:
         """Snapshots for the caller's own member records (one per owner), loaded together
         and kept for the rest of the request."""

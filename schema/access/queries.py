@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from typing import TypeVar
@@ -12,6 +13,7 @@ from domain.errors import ErrorCode
 from domain.ids import parse_id
 from domain.policies import PolicyCode
 from domain.records import EnvironmentRecord, GroupRecord
+from domain.side_by_side import side_by_side
 from models import Account as AccountModel
 from models import Environment as EnvironmentModel
 from models import Member as MemberModel
@@ -108,10 +110,16 @@ class AccessQuery:
         owners = {m.owner_id: m.owner for m in members}
         for owner in owners.values():
             info.context.loaders.account.prime(owner.id, owner)
-        all_groups = await records.groups_of(owners)
-        snapshots = await info.context.access.snapshots_of(members, all_groups)
+
+        # Only the member records come first; the rest side by side (domain.side_by_side).
+        groups_read = asyncio.ensure_future(records.groups_of(list(owners)))
+        all_groups, env_rows, snapshots = await side_by_side(
+            groups_read,
+            records.live_environments(list(owners)),
+            info.context.access.snapshots_of(members, groups_read),
+        )
         envs: dict[uuid.UUID, list[EnvironmentRecord]] = defaultdict(list)
-        for env in await records.live_environments(owners):
+        for env in env_rows:
             envs[env.owner_id].append(env)
         groups: dict[uuid.UUID, list[GroupRecord]] = defaultdict(list)
         for group in all_groups:
