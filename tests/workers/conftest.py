@@ -103,6 +103,16 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return text_body, str(html.get_content())
 
 
+@contextlib.asynccontextmanager
+async def serving(box: Mailbox, settings: Settings) -> AsyncIterator[tuple[Mailbox, Settings]]:
+    """A mailbox of a test's own (one that misbehaves) and settings pointing at it."""
+    await box.start()
+    try:
+        yield box, settings.model_copy(update={"SMTP_PORT": box.port})
+    finally:
+        await box.stop()
+
+
 @pytest.fixture
 async def mailbox() -> AsyncIterator[Mailbox]:
     box = Mailbox()

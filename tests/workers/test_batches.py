@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from models import OutboxJob, SentEmail, SentEmailStatus
-from tests.workers.conftest import Mailbox
+from tests.workers.conftest import Mailbox, serving
 from workers.mailer import Email, Mailer
 
 BATCHES = 8  # more than the PostgreSQL pool (5) holds connections
@@ -26,10 +26,8 @@ class SlowMailbox(Mailbox):
 
 @pytest.fixture
 async def slow(worker_settings: Any, db: str) -> Any:
-    box = SlowMailbox()
-    await box.start()
-    yield box, worker_settings.model_copy(update={"SMTP_PORT": box.port})
-    await box.stop()
+    async with serving(SlowMailbox(), worker_settings) as served:
+        yield served
 
 
 def _batch(i: int) -> list[Email]:

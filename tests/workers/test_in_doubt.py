@@ -11,7 +11,7 @@ from domain import deliveries
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import unit_of_work
 from models import OutboxJob, OutboxStatus, SentEmail, SentEmailStatus
-from tests.workers.conftest import Mailbox, eventually
+from tests.workers.conftest import Mailbox, eventually, serving
 from workers.mailer import Email, Mailer
 
 
@@ -43,10 +43,8 @@ async def _leave_in_doubt(worker_settings: Any, key: str) -> None:
 
 @pytest.fixture
 async def hanging(worker_settings: Any, db: str) -> Any:
-    box = HangingMailbox()
-    await box.start()
-    yield box, worker_settings.model_copy(update={"SMTP_PORT": box.port})
-    await box.stop()
+    async with serving(HangingMailbox(), worker_settings) as served:
+        yield served
 
 
 async def test_an_email_cancelled_mid_hand_off_is_in_doubt_and_can_be_resent(hanging):

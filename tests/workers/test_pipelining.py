@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from models import SentEmail, SentEmailStatus
-from tests.workers.conftest import Mailbox
+from tests.workers.conftest import Mailbox, serving
 from workers.mailer import Email, Mailer, TransientMailError
 from workers.smtp_pipeline import _Replies
 
@@ -46,10 +46,8 @@ class RecordingMailbox(Mailbox):
 
 @pytest.fixture
 async def server(worker_settings: Any, db: str) -> Any:
-    box = RecordingMailbox()
-    await box.start()
-    yield box, worker_settings.model_copy(update={"SMTP_PORT": box.port})
-    await box.stop()
+    async with serving(RecordingMailbox(), worker_settings) as served:
+        yield served
 
 
 @pytest.mark.parametrize("offered", MODES)
