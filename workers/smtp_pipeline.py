@@ -17,13 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import deque
 
 import aiosmtplib
-from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from aiosmtplib.typing import SMTPStatus
 
 MAX_REPLY = 64 * 1024  # bytes of one reply; a server sending more is not an SMTP server
+_LINE_END = re.compile(rb"\r\n|\n|\r(?!\n)")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def wire_format(message: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled (RFC 5321
+    4.5.2), then the lone dot that ends it."""
+    content = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
+    if not content.endswith(b"\r\n"):
+        content += b"\r\n"
+    return content + b".\r\n"
 
 
 class _Replies(asyncio.Protocol):
@@ -147,11 +158,8 @@ class Pipeline:
         """The message, dot-stuffed and ended; raises SMTPDataError unless it was taken."""
         if not self.in_data:
             raise aiosmtplib.SMTPServerDisconnected("DATA was not started")
-        content = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data))
-        if not content.endswith(b"\r\n"):
-            content += b"\r\n"
         self.in_data = False
-        self._replies.write(content + b".\r\n")
+        self._replies.write(wire_format(data))
         reply = await self._replies.reply(self._timeout)
         if reply.code != SMTPStatus.completed:
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)

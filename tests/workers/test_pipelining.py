@@ -11,7 +11,7 @@ import pytest
 from models import SentEmail, SentEmailStatus
 from tests.workers.conftest import Mailbox, serving
 from workers.mailer import Email, Mailer, TransientMailError
-from workers.smtp_pipeline import _Replies
+from workers.smtp_pipeline import _Replies, wire_format
 
 MODES = [pytest.param(True, id="pipelined"), pytest.param(False, id="one-command-at-a-time")]
 
@@ -160,3 +160,7 @@ async def test_replies_split_anywhere_are_read_whole_and_in_order():
 
     assert [tuple(await replies.reply(1)) for _ in range(3)] == [
         (250, "first line\nsecond line"), (354, "Go ahead"), (550, "no")]  # fmt: skip
+
+
+def test_a_message_goes_over_the_wire_with_crlf_and_its_leading_dots_doubled():
+    assert wire_format(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n.\r\n"
