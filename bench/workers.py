@@ -220,18 +220,14 @@ async def _park_leftovers() -> None:
 
 @contextlib.asynccontextmanager
 async def worker_running(settings: Settings) -> AsyncIterator[Any]:
-    from workers.settings import on_shutdown, worker
+    from workers.settings import close_worker, worker
 
     arq_worker = worker(settings, crons=False)
     task = asyncio.create_task(arq_worker.async_run())
     try:
         yield arq_worker
     finally:
-        with contextlib.suppress(asyncio.CancelledError):  # see tests/workers/conftest.py
-            await arq_worker.close()
-        # close() re-raises a cancelled job's CancelledError before its on_shutdown ran;
-        # the relay would then outlive the database connection it polls.
-        await on_shutdown(arq_worker.ctx)
+        await close_worker(arq_worker)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

@@ -49,8 +49,11 @@ async def live_environments(owner_ids: Iterable[uuid.UUID]) -> list[EnvironmentR
     return [EnvironmentRecord(**row) for row in rows]
 
 
-async def environments_by_id(ids: Iterable[uuid.UUID]) -> list[EnvironmentRecord]:
-    rows = await Environment.filter(id__in=list(ids)).values(*ENVIRONMENT_FIELDS)
+async def environments_by_id(
+    ids: Iterable[uuid.UUID], by_name: bool = False
+) -> list[EnvironmentRecord]:
+    query = Environment.filter(id__in=list(ids))
+    rows = await (query.order_by("name") if by_name else query).values(*ENVIRONMENT_FIELDS)
     return [EnvironmentRecord(**row) for row in rows]
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import binascii
 import contextlib
-import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -43,14 +42,13 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any, ClassVar
 
 import aiosmtplib
-from aiosmtplib.email import quote_address
 from aiosmtplib.typing import SMTPStatus
 from tortoise import Tortoise
 
 from infra import metrics
 from infra.settings import Settings
 from models import SentEmail, SentEmailStatus
-from workers.smtp_pipeline import Pipeline, offers_pipelining
+from workers.smtp_pipeline import Pipeline, offers_pipelining, quoted
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +106,6 @@ def _classify(exc: Exception) -> Exception:
     if code is not None and 500 <= code < 600:
         return PermanentMailError(f"{code} {exc}")
     return TransientMailError(f"{type(exc).__name__}: {exc}")
-
-
-@functools.lru_cache(maxsize=4096)
-def _quoted(address: str) -> bytes:
-    return quote_address(address).encode("ascii")
 
 
 def _header(value: str) -> str:
@@ -298,14 +291,56 @@ class _Statements:
         return list(await self.client.execute_query_dict(sql, values))
 
 
+class _OneAtATime:
+    """aiosmtplib as it is, one command and its reply at a time (a server without
+    PIPELINING); the same methods as `Pipeline`."""
+
+    def __init__(self, client: aiosmtplib.SMTP, sender: str) -> None:
+        self._client = client
+        self._sender = sender
+
+    async def envelope(self, to: str) -> None:
+        """MAIL and RCPT as aiosmtplib's `mail()` and `rcpt()` send them, with the
+        addresses quoted once (`quoted`)."""
+        client, sender = self._client, self._sender
+        if client.is_ehlo_or_helo_needed:  # the connection's first message says EHLO
+            await client.mail(sender)
+        else:
+            response = await client.execute_command(b"MAIL", b"FROM:" + quoted(sender))
+            if response.code != SMTPStatus.completed:
+                raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+        response = await client.execute_command(b"RCPT", b"TO:" + quoted(to))
+        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+            raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, to)
+
+    async def message(self, data: bytes) -> None:
+        await self._client.data(data)
+
+    async def reset(self) -> None:
+        await self._client.rset()
+
+    async def abandon(self) -> bool:
+        """After the envelope, without the message; True: the connection goes on."""
+        await self._client.rset()
+        return True
+
+    async def quit(self) -> None:
+        try:
+            await self._client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            self._client.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+
 class _Batch:
     def __init__(self, mailer: Mailer, run: Run) -> None:
         self.mailer = mailer
         self.run_ = run
         self.durable = mailer.settings.SENT_EMAIL_DURABLE_COMMIT
         self.report = BatchReport()
-        self.client: aiosmtplib.SMTP | None = None
-        self.pipe: Pipeline | None = None  # the client's connection, pipelined
+        self.smtp: _OneAtATime | Pipeline | None = None  # the batch's connection
         self.sending: Email | None = None  # the one row of this batch in SENDING
         self.db: _Statements
         self.claimed: set[str] = set()  # this run's keys still CLAIMED (not yet handed over)
@@ -413,51 +448,44 @@ class _Batch:
             self._statements[template] = sql
         return sql
 
-    async def _connection(self) -> aiosmtplib.SMTP:
+    async def _connection(self) -> _OneAtATime | Pipeline:
         """The batch's connection, opened on first use; pipelined if the server offers."""
-        if self.client is not None:
-            return self.client
+        if self.smtp is not None:
+            return self.smtp
         client = await self.mailer._connect()
+        sender = self.mailer.sender
+        self.smtp = _OneAtATime(client, sender)
         if self.mailer.settings.SMTP_PIPELINING:
             try:
                 if client.is_ehlo_or_helo_needed:
                     with contextlib.suppress(aiosmtplib.SMTPHeloError):  # HELO: no extensions
                         await client.ehlo()
                 if offers_pipelining(client):
-                    self.pipe = Pipeline(client, self.mailer.timeout)
+                    self.smtp = Pipeline(client, self.mailer.timeout, sender)
                     self.mailer.connections_pipelined += 1
             except (aiosmtplib.SMTPException, OSError) as exc:
+                self.smtp = None
                 client.close()
                 raise TransientMailError(f"{type(exc).__name__}: {exc}") from exc
-        self.client = client
-        return client
+        return self.smtp
 
     async def _send(self, email: Email) -> None:
         data = self.mailer.render(email)
-        client = await self._connection()
-        pipe = self.pipe
+        smtp = await self._connection()
         advance = asyncio.ensure_future(self._advance(email, data.decode()))
         handing = False
         try:
             try:  # envelope first, while the row is being marked SENDING
-                if pipe is not None:
-                    await pipe.envelope(_quoted(self.mailer.sender), _quoted(email.to), email.to)
-                else:
-                    await self._envelope(client, email.to)
+                await smtp.envelope(email.to)
             finally:
                 ours = await advance
             if not ours:  # another run took this key over: leave it to that run
                 self.report.busy.append(email)
-                if pipe is not None:  # the server waits for the message: only closing ends it
-                    await self._drop()
-                else:
-                    await client.rset()
+                if not await smtp.abandon():
+                    self.smtp = None
                 return
             handing = True
-            if pipe is not None:  # the hand-off
-                await pipe.message(data)
-            else:
-                await client.data(data)
+            await smtp.message(data)  # the hand-off
         except (aiosmtplib.SMTPException, OSError) as exc:
             error = _classify(exc)
             await self._release(email)
@@ -475,21 +503,6 @@ class _Batch:
         except Exception:
             await self._release(email)
             raise
-
-    async def _envelope(self, client: aiosmtplib.SMTP, to: str) -> None:
-        """MAIL and RCPT as aiosmtplib's `mail()` and `rcpt()` send them, with the
-        addresses quoted once: those parse both addresses on every call (profiled: a tenth
-        of the worker's CPU in a fan-out, which has one recipient throughout)."""
-        sender = self.mailer.sender
-        if client.is_ehlo_or_helo_needed:  # the connection's first message says EHLO
-            await client.mail(sender)
-        else:
-            response = await client.execute_command(b"MAIL", b"FROM:" + _quoted(sender))
-            if response.code != SMTPStatus.completed:
-                raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
-        response = await client.execute_command(b"RCPT", b"TO:" + _quoted(to))
-        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-            raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, to)
 
     async def _release(self, email: Email) -> None:
         if self.sending is email:
@@ -521,31 +534,21 @@ class _Batch:
             ).delete()
 
     async def _reset(self) -> None:
-        if self.client is not None:
+        if self.smtp is not None:
             try:
-                if self.pipe is not None:
-                    await self.pipe.command(b"RSET")
-                else:
-                    await self.client.rset()
+                await self.smtp.reset()
             except (aiosmtplib.SMTPException, OSError):
                 await self._drop()
 
     async def _drop(self) -> None:
-        if self.client is not None:
-            client, self.client, self.pipe = self.client, None, None
-            client.close()
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            smtp.close()
 
     async def _close(self) -> None:
-        if self.client is not None:
-            client, self.client = self.client, None
-            pipe, self.pipe = self.pipe, None
-            if pipe is not None:
-                await pipe.quit()
-                return
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            await smtp.quit()
 
 
 async def release_previous_runs(outbox_id: uuid.UUID, token: str) -> int:

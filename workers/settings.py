@@ -8,6 +8,7 @@ arq's own CLI (`arq workers.settings.WorkerSettings`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import Any
 
@@ -117,6 +118,16 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
     await relay.stop(ctx.pop("lease_task", None))
     if ctx.pop("owns_database", False):
         await Tortoise.close_connections()
+
+
+async def close_worker(arq_worker: Worker) -> None:
+    """Closes a worker run in process (tests, the bench). arq's close() gathers the job
+    tasks and re-raises one its shutdown cancelled, before on_shutdown ran: the relay would
+    then outlive the database connection it polls. on_shutdown runs here in any case (a
+    second run finds nothing left to stop)."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await arq_worker.close()
+    await on_shutdown(arq_worker.ctx)
 
 
 def worker(

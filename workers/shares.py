@@ -19,12 +19,13 @@ runs, says how:
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, cast
 
+from domain import records
 from domain.access import live_environment_ids, load_snapshot, visible_environment_ids
+from domain.records import EnvironmentRecord
 from models import (
     Account,
-    Environment,
     Member,
     MemberStatus,
     NotificationPreference,
@@ -52,25 +53,7 @@ def digest_key(member_id: uuid.UUID, outbox_id: uuid.UUID) -> str:
     return f"share-digest:{member_id}:{outbox_id}"
 
 
-class Announced(NamedTuple):
-    """What an email names of an environment (read as plain rows: a fan-out of 1,000
-    built 1,000 model instances only to read three fields)."""
-
-    id: uuid.UUID
-    name: str
-    display_name: str
-
-
-async def _announced(environment_ids: list[uuid.UUID]) -> list[Announced]:
-    rows = (
-        await Environment.filter(id__in=environment_ids)
-        .order_by("name")
-        .values_list("id", "name", "display_name")
-    )
-    return [Announced(*row) for row in rows]
-
-
-async def newly_visible(member: Member) -> list[Announced]:
+async def newly_visible(member: Member) -> list[EnvironmentRecord]:
     snapshot = await load_snapshot(member.owner_id, member)
     visible = visible_environment_ids(snapshot, await live_environment_ids(member.owner_id))
     told = set(
@@ -79,7 +62,7 @@ async def newly_visible(member: Member) -> list[Announced]:
     new = [e for e in visible if e not in told]
     if not new:
         return []
-    return await _announced(new)
+    return await records.environments_by_id(new, by_name=True)
 
 
 async def _record(member: Member, environment_ids: list[uuid.UUID],
@@ -112,7 +95,7 @@ async def send_share_notices(row: OutboxJob, env: JobEnv) -> BatchReport | None:
 
 
 async def _send_each(
-    env: JobEnv, member: Member, account: Account | None, environments: list[Announced]
+    env: JobEnv, member: Member, account: Account | None, environments: list[EnvironmentRecord]
 ) -> BatchReport:
     owner = await Account.get(id=member.owner_id)
     to = account.email if account else member.email
@@ -139,7 +122,7 @@ async def _claims(member: Member, outbox_id: uuid.UUID) -> list[uuid.UUID]:
 
 async def _start_digest(
     row: OutboxJob, env: JobEnv, member: Member, account: Account | None,
-    environments: list[Announced],
+    environments: list[EnvironmentRecord],
 ) -> BatchReport | None:  # fmt: skip
     # One by one before (the account chose EACH until just now): told, not listed again.
     singly = {each_key(member.id, e.id): e.id for e in environments}
@@ -155,7 +138,7 @@ async def _send_digest(
     row: OutboxJob, env: JobEnv, member: Member, account: Account | None,
     claimed: list[uuid.UUID],
 ) -> BatchReport | None:  # fmt: skip
-    environments = await _announced(claimed)
+    environments = await records.environments_by_id(claimed, by_name=True)
     if not environments:
         return None
     owner = await Account.get(id=member.owner_id)

@@ -19,7 +19,7 @@ from arq.worker import Worker
 from infra.settings import Settings
 from tests.utils.processes import free_port
 from workers.runner import RetryPolicy
-from workers.settings import worker
+from workers.settings import close_worker, worker
 
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.2, backoff_max=0.5)
 LINK = re.compile(r"https?://\S+/invitations/[A-Za-z0-9_\-]+")
@@ -140,10 +140,9 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
     finally:
         if arq_worker.tasks:  # let jobs in flight finish rather than cancel them
             await asyncio.wait(list(arq_worker.tasks.values()), timeout=5)
-        # arq's close() gathers the job tasks; one that its shutdown cancelled (a Redis
-        # call still waiting) re-raises CancelledError there: teardown, not a test result.
-        with contextlib.suppress(asyncio.CancelledError):
-            await arq_worker.close()
+        # A job its shutdown cancelled (a Redis call still waiting) is teardown, not a
+        # test result (close_worker).
+        await close_worker(arq_worker)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
