@@ -351,7 +351,7 @@ async def load_tree(owner_id: uuid.UUID) -> tuple[dict, dict]:
 Tree = tuple[dict[uuid.UUID, uuid.UUID | None], dict[uuid.UUID, set[uuid.UUID]]]
 
 
-GroupsRead = Iterable[GroupRecord] | asyncio.Task[list[GroupRecord]]
+GroupsRead = asyncio.Task[list[GroupRecord]]  # the groups, read by a caller that needs them too
 
 
 async def load_trees(
@@ -367,13 +367,11 @@ async def load_trees(
     placements_read = GroupEnvironment.filter(group__owner_id__in=ids).values(
         "group_id", "environment_id", owner_id="group__owner_id"
     )
-    found: Iterable[GroupRecord]
-    if groups is None:
-        found, placements = await side_by_side(records.groups_of(ids), placements_read)
-    elif isinstance(groups, asyncio.Task):
-        found, placements = await side_by_side(groups, placements_read)
-    else:
-        found, placements = groups, await placements_read
+    # The caller's task is the caller's to cancel: should the placements fail, its
+    # own read reports that failure, not a cancellation.
+    found, placements = await side_by_side(
+        records.groups_of(ids) if groups is None else asyncio.shield(groups), placements_read
+    )
     for group in found:
         trees[group.owner_id][0][group.id] = group.parent_id
     for row in placements:
