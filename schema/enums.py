@@ -53,7 +53,9 @@ def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
     Strawberry's enum type compares the value against every member in turn; on a page of a
     thousand environments that loop was 6 % of the dashboard's time (profiled). Our enums
     map each member to its own name, so the look-up gives the same answer; anything else
-    still goes through Strawberry's own path.
+    still goes through Strawberry's own path. graphql-core 3.3 completes a leaf with
+    `coerce_output_value` (Strawberry's `serialize` calls it too), so that is what is
+    replaced.
     """
     ours = {e.__name__: e for e in (AccountKind, AccountRole, MemberStatus, EnvironmentStatus,
                                     AuditOutcome, AccessLevel, EmptyReason, ErrorCode,
@@ -63,12 +65,12 @@ def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
         if not isinstance(graphql_type, GraphQLEnumType):
             continue
         names = {member: member.name for member in enum}
-        slow = graphql_type.serialize
+        slow = graphql_type.coerce_output_value
 
-        def serialize(value: object, names: dict = names, slow: Any = slow) -> Any:
+        def coerce(value: object, names: dict = names, slow: Any = slow) -> Any:
             try:
                 return names[value]
             except (KeyError, TypeError):
                 return slow(value)
 
-        graphql_type.serialize = serialize  # type: ignore[method-assign,assignment]
+        graphql_type.coerce_output_value = coerce  # type: ignore[method-assign,assignment]

@@ -20,6 +20,7 @@ from schema.environments.groups import GroupMutation
 from schema.environments.mutations import EnvironmentMutation
 from schema.environments.queries import EnvironmentQuery
 from schema.errors import CollabSchema, HideInternalErrors
+from schema.execution import PlainFieldExecutor
 from schema.limits import SCALAR_MAP, QueryLimits
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
@@ -76,6 +77,7 @@ schema = CollabSchema(
         lambda: ValidationCache(maxsize=256),
     ],
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    execution_context_class=PlainFieldExecutor,
 )
 serialize_enums_by_lookup(schema)
 
