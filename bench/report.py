@@ -20,12 +20,29 @@ TARGETS = {
     "warm_rps_vs_bare_starlette_rps": (">=", 0.25),
     "warm_p95_ms": ("<", 50.0),
 }
+# The workers' targets: (the figure in a scenario's result, the bound).
+WORKER_TARGETS = {
+    "fanout": ("ratio", ">=", 0.8),
+    "fanout_pipelining": ("ratio", ">=", 0.8),
+    "trial_expiry": ("status_seconds", "<", 5.0),
+}
 
 
 def _verdict(name: str, value: float | None) -> str:
     if name not in TARGETS or value is None:
         return ""
-    op, bound = TARGETS[name]
+    return _against(value, *TARGETS[name])
+
+
+def _worker_verdict(name: str, result: dict[str, Any]) -> str:
+    if name not in WORKER_TARGETS:
+        return ""
+    figure, op, bound = WORKER_TARGETS[name]
+    value = result.get(figure)
+    return "" if value is None else f" {figure} {value}" + _against(value, op, bound)
+
+
+def _against(value: float, op: str, bound: float) -> str:
     met = value <= bound if op == "<=" else value >= bound if op == ">=" else value < bound
     return f"  (target {op} {bound}: {'met' if met else 'NOT met'})"
 
@@ -57,6 +74,8 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"  SQL statements per request: {size['statements']}")
         for name, value in size.get("workers", {}).items():
             print(f"  {name}: {value}")
+            if verdict := _worker_verdict(name, value):
+                print(f"  {name}:{verdict}")
         for name, profile in size.get("profiles", {}).items():
             if "error" in profile:
                 print(f"  profile {name}: {profile['error']}")
