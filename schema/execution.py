@@ -6,7 +6,8 @@ resolve info, Strawberry's resolver chain, a `Path`, completion through NonNull,
 leaf, two awaitable checks), and a page of 2,000 environments has 10,000 fields and
 23,000 policy names. A *plain* field, a Strawberry field with no resolver, no extension and
 no arguments whose type is a scalar, an enum or a list of them, needs one `getattr` and
-one coercion per value, which is what it gets here.
+one coercion per value, which is what it gets here (a custom scalar's value is checked
+first and its coercion after).
 
 Anything unusual, such as a null where the type forbids one, a value the type cannot
 coerce, an exception or something other than a list, goes through graphql-core's path for
@@ -32,7 +33,7 @@ from graphql import (
     specified_scalar_types,
 )
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path
+from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
@@ -51,13 +52,16 @@ _FALLBACK = _Fallback()
 class PlainField:
     """How to complete one plain field: the attribute, the coercion, the nullability."""
 
-    __slots__ = ("attribute", "coerce", "is_list", "item_non_null", "non_null", "text")
+    __slots__ = ("attribute", "coerce", "is_list", "item_non_null", "non_null", "strict", "text")
 
     def __init__(self, attribute: str, coerce: Callable[[Any], Any], non_null: bool,
-                 is_list: bool, item_non_null: bool, text: bool) -> None:  # fmt: skip
+                 is_list: bool, item_non_null: bool, text: bool, strict: bool) -> None:  # fmt: skip
         self.attribute = attribute
         self.coerce = coerce
         self.text = text  # String or ID: a str is its own coercion
+        # A custom scalar: its coercion may accept anything (an awaitable too) and answer
+        # None or Undefined, which graphql-core turns into errors; each value is checked.
+        self.strict = strict
         self.non_null = non_null
         self.is_list = is_list
         self.item_non_null = item_non_null
@@ -70,6 +74,8 @@ class PlainField:
             if not self.is_list:
                 if self.text and type(value) is str:
                     return value
+                if self.strict:
+                    return self._checked(value)
                 coerced = self.coerce(value)
                 return _FALLBACK if coerced is None else coerced
             if type(value) is not list and type(value) is not tuple:
@@ -77,6 +83,9 @@ class PlainField:
             coerce = self.coerce
             if self.text:
                 coerced_items = [v if type(v) is str else coerce(v) for v in value]
+            elif self.strict:
+                coerced_items = [self._checked(v) for v in value]
+                return _FALLBACK if _FALLBACK in coerced_items else coerced_items
             else:
                 coerced_items = [coerce(v) for v in value]
         except Exception:  # graphql-core's path raises it again, where it belongs
@@ -84,6 +93,12 @@ class PlainField:
         # A null item (from a null in the list) is an error under a non-null item type and
         # was coerced by a scalar that refuses null otherwise: either way, the long path.
         return _FALLBACK if None in coerced_items else coerced_items
+
+    def _checked(self, value: Any) -> Any:
+        if value is None or hasattr(type(value), "__await__"):
+            return _FALLBACK
+        coerced = self.coerce(value)
+        return _FALLBACK if coerced is None or coerced is Undefined else coerced
 
 
 def plain_field(field: GraphQLField) -> PlainField | None:
@@ -105,14 +120,13 @@ def plain_field(field: GraphQLField) -> PlainField | None:
         kind = kind.of_type
         item_non_null = isinstance(kind, GraphQLNonNull)
         kind = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
-    # Built-in scalars and enums raise on a value they cannot represent; a custom scalar
-    # might answer None or Undefined, which only graphql-core's path turns into an error.
-    if not (isinstance(kind, GraphQLEnumType) or id(kind) in _BUILT_IN):
-        return None
-    assert isinstance(kind, GraphQLEnumType | GraphQLScalarType)
+    if not isinstance(kind, GraphQLEnumType | GraphQLScalarType):
+        return None  # an object, an interface, a union, a list of lists
+    # Built-in scalars and enums raise on a value they cannot represent.
+    strict = not (isinstance(kind, GraphQLEnumType) or id(kind) in _BUILT_IN)
     text = kind is GraphQLString or kind is GraphQLID
     return PlainField(definition.python_name, kind.coerce_output_value, non_null, is_list,
-                      item_non_null, text)  # fmt: skip
+                      item_non_null, text, strict)  # fmt: skip
 
 
 _PLANS: dict[int, tuple[GraphQLField, PlainField | None]] = {}

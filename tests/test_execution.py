@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NewType
 
 import pytest
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from schema.execution import PlainFieldExecutor, plain_field
 
@@ -19,6 +20,12 @@ from schema.execution import PlainFieldExecutor, plain_field
 class Colour(Enum):
     RED = "red"
     BLUE = "blue"
+
+
+# A custom scalar whose coercion answers None for some values and accepts anything else.
+Loose = NewType("Loose", object)
+SCALARS = StrawberryConfig(scalar_map={Loose: strawberry.scalar(
+    name="Loose", serialize=lambda v: None if v == "none" else str(v))})  # fmt: skip
 
 
 @strawberry.type
@@ -30,6 +37,8 @@ class Item:
     maybe_tags: list[str | None] | None
     count: int
     seen_at: datetime
+    loose: Loose | None
+    looses: list[Loose] | None
 
     @strawberry.field
     def shout(self) -> str:
@@ -50,16 +59,18 @@ class Query:
         return SOURCES
 
 
-plain_schema = strawberry.Schema(query=Query, execution_context_class=PlainFieldExecutor)
-core_schema = strawberry.Schema(query=Query)
+plain_schema = strawberry.Schema(
+    query=Query, execution_context_class=PlainFieldExecutor, config=SCALARS
+)
+core_schema = strawberry.Schema(query=Query, config=SCALARS)
 
-FIELDS = "name nickname colour tags maybeTags count seenAt shout"
+FIELDS = "name nickname colour tags maybeTags count seenAt loose looses shout"
 
 
 def item(**changes: Any) -> SimpleNamespace:
     values: dict[str, Any] = dict(
         name="web", nickname=None, colour=Colour.RED, tags=["a", "b"], maybe_tags=None,
-        count=3, seen_at=datetime(2026, 12, 1, tzinfo=UTC),
+        count=3, seen_at=datetime(2026, 12, 1, tzinfo=UTC), loose=1, looses=[1, "a"],
     )  # fmt: skip
     return SimpleNamespace(**(values | changes))
 
@@ -113,6 +124,11 @@ CASES: dict[str, Callable[[], list[Any]]] = {
     "exploding": lambda: [Exploding()],
     "mixed": lambda: [item(), Exploding(), item(nickname="n")],
     "awaited": lambda: [item(tags=Awaited(["later"]), name=Awaited("w"), count=Awaited(None))],
+    "bad-datetime": lambda: [item(seen_at="yesterday")],
+    "awaited-custom": lambda: [
+        item(seen_at=Awaited(datetime(2026, 1, 1)), loose=Awaited(2), looses=[Awaited(3), 4])
+    ],
+    "custom-none": lambda: [item(loose="none"), item(looses=["a", "none"])],
 }
 
 
@@ -137,8 +153,8 @@ async def test_aliases_directives_and_typename_answer_the_same():
 def test_plain_fields_take_the_short_path_and_others_do_not():
     fields = plain_schema._schema.type_map["Item"].fields  # type: ignore[union-attr]
     assert all(plain_field(fields[n]) for n in ("name", "nickname", "colour", "tags", "count"))
+    assert plain_field(fields["seenAt"]) and plain_field(fields["looses"])  # custom scalars
     assert plain_field(fields["shout"]) is None  # a resolver
-    assert plain_field(fields["seenAt"]) is None  # a custom scalar
 
 
 def test_the_dashboards_environment_fields_are_plain():
