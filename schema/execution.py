@@ -149,21 +149,24 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._plain_allowed = manager is None or not manager.middlewares
-        # Per field group of this operation (graphql-core memoises the groups themselves).
-        self._groups: dict[int, tuple[FieldDetailsList, PlainField | None]] = {}
+        # Per field group of this operation (graphql-core memoises the groups themselves),
+        # with the group and its parent type: a group's id is only reused for the same one.
+        self._groups: dict[int, tuple[FieldDetailsList, GraphQLObjectType, PlainField | None]]
+        self._groups = {}
 
     def _plain(self, parent_type: GraphQLObjectType,
                field_details_list: FieldDetailsList) -> PlainField | None:  # fmt: skip
         entry = self._groups.get(id(field_details_list))
-        if entry is None:
+        if entry is None or entry[1] is not parent_type:
             plan = None
             if self._plain_allowed and not any(
                 d.node.arguments or d.node.directives for d in field_details_list
             ):
                 field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
                 plan = _plan(field) if field is not None else None
-            entry = self._groups[id(field_details_list)] = (field_details_list, plan)
-        return entry[1]
+            entry = (field_details_list, parent_type, plan)
+            self._groups[id(field_details_list)] = entry
+        return entry[2]
 
     def execute_field(
         self,
