@@ -18,6 +18,7 @@ is the same either way (tests/test_execution.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -49,22 +50,19 @@ class _Fallback:
 _FALLBACK = _Fallback()
 
 
+@dataclass(frozen=True, slots=True)
 class PlainField:
     """How to complete one plain field: the attribute, the coercion, the nullability."""
 
-    __slots__ = ("attribute", "coerce", "is_list", "item_non_null", "non_null", "strict", "text")
-
-    def __init__(self, attribute: str, coerce: Callable[[Any], Any], non_null: bool,
-                 is_list: bool, item_non_null: bool, text: bool, strict: bool) -> None:  # fmt: skip
-        self.attribute = attribute
-        self.coerce = coerce
-        self.text = text  # String or ID: a str is its own coercion
-        # A custom scalar: its coercion may accept anything (an awaitable too) and answer
-        # None or Undefined, which graphql-core turns into errors; each value is checked.
-        self.strict = strict
-        self.non_null = non_null
-        self.is_list = is_list
-        self.item_non_null = item_non_null
+    attribute: str
+    coerce: Callable[[Any], Any]
+    non_null: bool
+    is_list: bool
+    item_non_null: bool
+    text: bool  # String or ID: a str is its own coercion
+    # A custom scalar: its coercion may accept anything (an awaitable too) and answer None
+    # or Undefined, which graphql-core turns into errors; each value is checked.
+    strict: bool
 
     def complete(self, source: Any) -> Any:
         try:
