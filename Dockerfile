@@ -8,14 +8,21 @@ RUN npm run build
 
 FROM python:3.11-slim
 WORKDIR /app
+# Dependencies from the lock, every artifact's hash checked (a layer that changes only
+# with requirements.txt); then the project itself, without dependencies.
+COPY requirements.txt ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 COPY pyproject.toml README.md LICENSE ./
+# The packages of pyproject.toml's [tool.setuptools.packages.find], one COPY each
+# (tests/ops/test_image.py holds the two lists equal; scripts/check-image.sh runs them).
 COPY collab collab
+COPY infra infra
 COPY gateway gateway
 COPY schema schema
 COPY workers workers
 COPY models models
 COPY domain domain
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY --from=dashboard /web/dist /app/web/dist
 ENV ENVIRONMENT=production DASHBOARD_DIR=/app/web/dist
 EXPOSE 8000

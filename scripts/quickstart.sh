@@ -3,12 +3,8 @@
 # local mail catcher and one worker, all in one process. Needs only Python 3.11+.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/collab ]; then
-  "$PY" -m venv .venv
-  .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -e .
-fi
+# .venv from the lock file (requirements.txt, hashes checked), again when it changes.
+./scripts/venv.sh
 if [ ! -f web/dist/index.html ]; then
   if command -v npm >/dev/null; then ./scripts/build-dashboard.sh
   else echo "npm not found: the API works, but /app needs Node.js 20+ (scripts/build-dashboard.sh)" >&2; fi

@@ -6,13 +6,8 @@
 # choose, 0 for one process), a whole file per worker: module fixtures start once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed ]; then
-  [ -d .venv ] || "$PY" -m venv .venv
-  .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -e '.[test]'
-  touch .venv/.installed
-fi
+# .venv from the lock files (requirements-test.txt, hashes checked), again when they change.
+./scripts/venv.sh --test
 # The browser tests drive the built dashboard: build it when missing or out of date.
 ./scripts/build-dashboard.sh
 .venv/bin/ruff check .
