@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 app = typer.Typer(
     help="collab-gateway: share PaaS environments with collaborators. Settings come from "
-    "the environment and an optional .env file (see the README's configuration table).",
+    "the environment and an optional .env file (every setting: docs/operations.md).",
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )  # fmt: skip
