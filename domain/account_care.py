@@ -7,7 +7,6 @@ of work, so a link's email is enqueued only after its token row has committed.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import timedelta
@@ -23,6 +22,7 @@ from domain.accounts import (
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, invalid_state, validation
 from domain.jobs import Job
+from domain.tokens import token_hash
 from models import Account, AccountToken, AccountTokenPurpose
 
 PASSWORD_RESET = AccountTokenPurpose.PASSWORD_RESET
@@ -51,10 +51,6 @@ RESET_PATH = "/account/reset-password"
 VERIFY_PATH = "/account/verify-email"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def is_verified(account: Account) -> bool:
     return account.email_verified_at is not None
 
@@ -67,7 +63,7 @@ async def _issue(account: Account, purpose: AccountTokenPurpose, ttl: timedelta)
     )
     token = secrets.token_urlsafe(32)
     await AccountToken.create(
-        id=uuid.uuid4(), account=account, purpose=purpose, token_hash=_hash(token),
+        id=uuid.uuid4(), account=account, purpose=purpose, token_hash=token_hash(token),
         expires_at=now + ttl,
     )  # fmt: skip
     return token
@@ -77,7 +73,7 @@ async def live_token(token: str, purpose: AccountTokenPurpose) -> AccountToken:
     """The token row with its account, locked; INVALID_TOKEN or TOKEN_EXPIRED otherwise."""
     row = None
     if token and len(token) <= MAX_TOKEN_LENGTH:
-        found = AccountToken.filter(token_hash=_hash(token), purpose=purpose)
+        found = AccountToken.filter(token_hash=token_hash(token), purpose=purpose)
         row = await found.select_for_update().first()
     if row is None or row.used_at is not None:
         raise DomainError(ErrorCode.INVALID_TOKEN, INVALID_LINK[purpose], "token")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from domain import versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
+from domain.tokens import token_hash
 from models import Account, AccountKind, NotificationPreference, Session
 
 MIN_PASSWORD_LENGTH = 8
@@ -127,10 +127,6 @@ async def authenticate(email: str, password: str) -> Account:
     if account is None or not ok:
         raise DomainError(ErrorCode.UNAUTHENTICATED, BAD_LOGIN)
     return account
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def open_session(account: Account, ttl_hours: int) -> str:

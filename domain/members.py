@@ -6,7 +6,6 @@ everything before its first write, and moves statuses only through domain.member
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -30,14 +29,11 @@ from domain.jobs import Job
 from domain.member_states import OPEN, Event, transition
 from domain.previews import AccessEffect
 from domain.sharing import ShareRequest
+from domain.tokens import token_hash
 from models import Account, AccountKind, AccountRole, InvitationToken, Member, MemberStatus
 
 INVALID_TOKEN = "This invitation link is not valid any more"
 EXPIRED_TOKEN = "This invitation has expired; ask the owner to send a new one"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def _issue_token(member: Member, ttl_hours: int) -> str:
@@ -49,7 +45,7 @@ async def _issue_token(member: Member, ttl_hours: int) -> str:
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=ttl_hours)
     await InvitationToken.create(  # created_at from our clock: reminders count from it
-        id=uuid.uuid4(), member=member, token_hash=_hash(token), created_at=now,
+        id=uuid.uuid4(), member=member, token_hash=token_hash(token), created_at=now,
         expires_at=expires,
     )  # fmt: skip
     member.invitation_expires_at = expires
@@ -300,7 +296,9 @@ async def resend(owner: Account, member_id: uuid.UUID | None, ttl_hours: int) ->
 
 async def invitation_by_token(token: str) -> Member:
     """Token checks come first, before any account or state check."""
-    row = await InvitationToken.get_or_none(token_hash=_hash(token or "")).select_related("member")
+    row = await InvitationToken.get_or_none(token_hash=token_hash(token or "")).select_related(
+        "member"
+    )
     if row is None or row.used_at is not None or row.revoked_at is not None:
         raise DomainError(ErrorCode.INVALID_TOKEN, INVALID_TOKEN, "token")
     member: Member = row.member

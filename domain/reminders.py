@@ -16,7 +16,6 @@ invitation already answered, expired or withdrawn is never reminded.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections import defaultdict
@@ -28,6 +27,7 @@ from tortoise.expressions import Subquery
 
 from domain import outbox
 from domain.jobs import Job
+from domain.tokens import token_hash
 from models import AccountKind, InvitationToken, Member, MemberStatus
 
 REMINDER_BATCH = 100  # reminders per outbox job: one SMTP connection each
@@ -77,7 +77,7 @@ async def queue_invitation_reminders(now: datetime, after_hours: int) -> int:
     raw: dict[uuid.UUID, str] = {t.member_id: secrets.token_urlsafe(32) for t in due}
     await InvitationToken.bulk_create(
         [InvitationToken(id=uuid.uuid4(), member_id=t.member_id, created_at=now,
-                         token_hash=hashlib.sha256(raw[t.member_id].encode()).hexdigest(),
+                         token_hash=token_hash(raw[t.member_id]),
                          expires_at=t.expires_at, reminded_at=now) for t in due],
         batch_size=CHUNK,
     )  # fmt: skip

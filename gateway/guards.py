@@ -21,7 +21,8 @@ from infra.settings import Settings
 log = logging.getLogger(__name__)
 
 # For every HTML answer that did not set its own (the invitation pages set stricter ones).
-# GraphiQL (development only) loads its scripts from a CDN, so no script-src is imposed.
+# The dashboard and GraphiQL (our own build, no CDN) set a stricter same-origin CSP in
+# gateway/dashboard.py, the pages theirs in gateway/pages/rendering.py; this is the floor.
 HTML_HEADERS = {
     "content-security-policy": "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
     "x-frame-options": "DENY",

@@ -1,4 +1,7 @@
-"""The one Redis client of a process: job queue (arq), rate limits and live events."""
+"""The redis-py client of a process: job queue (arq), rate limits and live events.
+
+The response cache's hits go over their own pipelined connection (gateway/redis_pipe.py).
+"""
 
 from __future__ import annotations
 

@@ -7,12 +7,12 @@ verification for an address proven some other way sends nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from domain.account_care import RESET_PATH, VERIFY_PATH
 from domain.clock import utcnow
+from domain.tokens import token_hash
 from models import Account, AccountToken, AccountTokenPurpose, OutboxJob
 from workers import emails
 from workers.mailer import BatchReport, Email
@@ -25,9 +25,7 @@ async def _live(payload: dict[str, Any], purpose: AccountTokenPurpose) -> Accoun
     token = payload.get("token")
     if not token:
         return None
-    row = await AccountToken.get_or_none(
-        token_hash=hashlib.sha256(str(token).encode()).hexdigest(), purpose=purpose
-    )
+    row = await AccountToken.get_or_none(token_hash=token_hash(str(token)), purpose=purpose)
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         return None
     return row

@@ -1,8 +1,9 @@
 """Email templates: every email has a plain-text and an HTML part saying the same thing.
 
 Values from users (names, messages) are escaped in the HTML part and quoted verbatim in
-the text part; nothing user-controlled ever goes into a header except through
-`email.message`, which refuses line breaks.
+the text part; subjects are flattened to one line here, and the mailer
+(`workers/mailer.py`, which writes messages directly) refuses any header value with a
+line break.
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 from domain import audit, versions
 from domain.clock import utcnow
 from domain.member_states import Event, transition
+from domain.tokens import token_hash
 from domain.unit_of_work import AfterCommit, unit_of_work
 from models import (
     Account,
@@ -70,7 +70,7 @@ async def shared_items(member: Member) -> list[SharedItem]:
 
 
 async def live_token(token: str) -> InvitationToken | None:
-    row = await InvitationToken.get_or_none(token_hash=hashlib.sha256(token.encode()).hexdigest())
+    row = await InvitationToken.get_or_none(token_hash=token_hash(token))
     if row is None or row.revoked_at or row.used_at or row.expires_at <= utcnow():
         return None
     return row

@@ -8,7 +8,6 @@ never a traceback.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +17,7 @@ from starlette.responses import Response
 
 from domain import rate_limit
 from domain.errors import DomainError, ErrorCode
+from domain.tokens import token_hash
 from gateway.pages.csrf import CsrfGuard
 from gateway.pages.rendering import error_page, signed_form
 from schema.context import Services
@@ -50,7 +50,7 @@ class LinkPages:
 
     def purpose(self, action: str, token: str) -> str:
         """A form's signature is good for one action on one link only."""
-        return f"{self.family}-{action}:{hashlib.sha256(token.encode()).hexdigest()}"
+        return f"{self.family}-{action}:{token_hash(token)}"
 
     @staticmethod
     def address(request: Request) -> str:
