@@ -94,7 +94,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx.setdefault("stopping", asyncio.Event())
     leases = ctx["leases"] = Leases(settings.WORKER_LEASE_SECONDS)
     ctx["lease_task"] = asyncio.create_task(leases.renew_forever(), name="outbox-leases")
-    if not Tortoise._inited:
+    if not Tortoise.is_inited():
         # Global fallback: job tasks need not inherit this task's Tortoise context.
         await Tortoise.init(
             config=tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS),
