@@ -15,19 +15,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import Retry
-from arq.worker import Worker
 
 from infra import outages
 from workers import health
+from workers.adapters.arq_worker import HookedWorker
 
 
-class ResilientWorker(Worker):
-    async def _poll_iteration(self) -> None:
+class ResilientWorker(HookedWorker):
+    async def around_poll(self) -> None:
         settings = self.ctx.get("settings")
         health.beat(getattr(settings, "WORKER_HEARTBEAT_FILE", None))
         watch = outages.watch(outages.REDIS)
         try:
-            await super()._poll_iteration()
+            await self.poll_once()
         except Exception as exc:
             if not outages.unavailable(exc):
                 raise

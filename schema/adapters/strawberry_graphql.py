@@ -58,7 +58,7 @@ def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
 
 def replace_output_coercion(graphql_type: GraphQLEnumType, coerce: Callable[[Any], Any]) -> None:
     """graphql-core completes each value of the type with `coerce`."""
-    graphql_type.coerce_output_value = coerce  # type: ignore[method-assign]
+    graphql_type.coerce_output_value = coerce  # type: ignore[method-assign,assignment]
 
 
 class ShortcutExecutor(StrawberryGraphQLCoreExecutionContext):
