@@ -1,12 +1,14 @@
-"""The one Redis client of a process: job queue (arq), rate limits and live events."""
+"""The Redis client of a process for commands: job queue (arq), cached reads, versions."""
 
 from __future__ import annotations
 
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
+from infra.redis_options import RedisOptions
 
-def connect(url: str, queue_name: str) -> ArqRedis:
+
+def connect(options: RedisOptions, queue_name: str) -> ArqRedis:
     """Lazy: no round trip here, so the gateway starts (and answers) while Redis is down."""
-    pool = ConnectionPool.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    pool = ConnectionPool.from_url(options.url, **options.commands())
     return ArqRedis(pool, default_queue_name=queue_name)
