@@ -17,6 +17,7 @@ from domain import versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
 from domain.tokens import token_hash
+from infra.adapters.tortoise_sqlite import from_row
 from models import Account, AccountKind, NotificationPreference, Session
 
 MIN_PASSWORD_LENGTH = 8
@@ -171,7 +172,7 @@ async def session_for_token(token: str) -> tuple[Account, datetime] | None:
     revoked_at = fields["revoked_at"].to_python_value(row.pop("session_revoked_at"))
     if revoked_at is not None or expires_at <= utcnow():
         return None
-    return Account._init_from_db(**row), expires_at
+    return from_row(Account, row), expires_at
 
 
 async def revoke_session(token: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,14 @@ from models import OutboxJob
 
 async def add(
     job: Job,
-    payload: dict[str, Any],
+    payload: Mapping[str, Any],  # the job family's TypedDict (domain.jobs)
     owner_id: uuid.UUID | None = None,
     available_at: datetime | None = None,
 ) -> OutboxJob:
     request_id = current_request_id()
     if request_id and "request_id" not in payload:
         payload = {**payload, "request_id": request_id}  # the job logs under the same id
+    payload = dict(payload)
     row = await OutboxJob.create(
         id=uuid.uuid4(),
         job=job.value,

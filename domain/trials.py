@@ -11,7 +11,7 @@ from domain import audit, member_states, outbox, versions
 from domain.accounts import trial_expired
 from domain.clock import utcnow
 from domain.errors import validation
-from domain.jobs import Job
+from domain.jobs import Job, TrialMember, TrialMembersPayload
 from domain.member_states import Event
 from models import Account, AccountKind, AuditEntry, AuditOutcome, Member, MemberStatus
 
@@ -80,8 +80,9 @@ async def _end_memberships(rows: list[tuple[Any, Any, Any, Any]], now: datetime)
             batch = members[i : i + TRIAL_EMAIL_BATCH]
             await outbox.add(
                 Job.TRIAL_EXPIRED_EMAIL,
-                {"members": [{"member_id": str(m), "trial_ends_at": ends.isoformat()}
-                             for m, _, _, ends in batch]},
+                TrialMembersPayload(members=[
+                    TrialMember(member_id=str(m), trial_ends_at=ends.isoformat())
+                    for m, _, _, ends in batch]),
                 owner_id=_owner,
             )  # fmt: skip
         outbox.notify([m[2] for m in members], "member.trial_expired", _owner)

@@ -33,6 +33,7 @@ from gateway.request_ids import RequestIdMiddleware
 from gateway.response_cache import ResponseCache, schema_fingerprint
 from infra import collector, metrics
 from infra.db import tortoise_config
+from infra.redis_options import RedisOptions
 from infra.settings import Settings, get_settings
 from schema.context import Services
 from workers.dispatch import RedisAfterCommit
@@ -41,12 +42,13 @@ from workers.dispatch import RedisAfterCommit
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     install_log_redaction()
-    redis = redis_client.connect(settings.redis_url, settings.queue_name)
+    redis_options = RedisOptions.of(settings)  # every Redis client below is built from it
+    redis = redis_client.connect(redis_options, settings.queue_name)
     services = Services(
         settings=settings,
         after_commit=RedisAfterCommit(redis, settings),
         limiter=RedisRateLimiter(settings),
-        events=EventBroker(settings.redis_url, settings.events_channel),
+        events=EventBroker(settings.redis_url, settings.events_channel, redis_options),
     )
     cache = None
     if settings.RESPONSE_CACHE_ENABLED:

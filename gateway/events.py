@@ -20,6 +20,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from infra import metrics, outages
+from infra.redis_options import RedisOptions
+from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,9 @@ RECONNECT_DELAY = 1.0
 
 
 class EventBroker:
-    def __init__(self, redis_url: str, channel: str) -> None:
+    def __init__(self, redis_url: str, channel: str, options: RedisOptions | None = None) -> None:
         self.redis_url = redis_url
+        self.client_options = (options or RedisOptions.of(Settings(), redis_url)).subscription()
         self.channel = channel
         self._listeners: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
@@ -43,7 +46,7 @@ class EventBroker:
         watch = outages.watch(outages.REDIS)
         while True:
             # No socket timeout: an idle subscription is normal. Health checks keep it honest.
-            client = Redis.from_url(self.redis_url, health_check_interval=30)
+            client = Redis.from_url(self.redis_url, **self.client_options)
             try:
                 async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)

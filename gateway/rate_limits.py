@@ -17,6 +17,7 @@ from limits.errors import StorageError
 
 from domain.rate_limit import Limit
 from infra import outages
+from infra.redis_options import RedisOptions
 from infra.settings import Settings
 
 
@@ -27,7 +28,7 @@ class RedisRateLimiter:
         storage = RedisStorage(
             url, wrap_exceptions=True, implementation="redispy",
             key_prefix=f"{settings.REDIS_KEY_PREFIX}:rl",
-            socket_connect_timeout=0.5, socket_timeout=0.5,
+            **RedisOptions.of(settings, redis_url).rate_limits(),
         )  # fmt: skip
         self.shared = FixedWindowRateLimiter(storage)
         self.fallback = FixedWindowRateLimiter(MemoryStorage())

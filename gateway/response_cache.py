@@ -46,6 +46,7 @@ from domain import versions
 from domain.accounts import session_for_token, token_hash
 from domain.clock import utcnow
 from gateway.redis_pipe import PipelinedRedis
+from infra.redis_options import RedisOptions
 from infra.settings import Settings
 from models import Account, Member
 
@@ -212,8 +213,12 @@ class ResponseCache:
         self._store = redis.register_script(_STORE)
         self._remembered_digest = functools.lru_cache(maxsize=256)(self._body_digest)
         # The hit path's round trip, pipelined (gateway.redis_pipe); redis-py for TLS.
-        url = settings.redis_url
-        self._pipe = PipelinedRedis(url) if PipelinedRedis.supports(url) else None
+        url, options = settings.redis_url, RedisOptions.of(settings)
+        self._pipe = (
+            PipelinedRedis(url, options.command_timeout, options.connect_timeout)
+            if settings.REDIS_PIPELINED_HIT_PATH and PipelinedRedis.supports(url)
+            else None
+        )
         # (session, request digest) -> (ETag, bytes) of answers served, oldest first.
         self._copies: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
         self._copy_bytes = 0

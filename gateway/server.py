@@ -8,28 +8,29 @@ shutdown (database and Redis connections closed).
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import uvicorn
 
+from gateway.adapters.uvicorn_server import ShutdownHookServer
 from gateway.draining import Drain
 
 log = logging.getLogger(__name__)
 
 
-class DrainingServer(uvicorn.Server):
+class DrainingServer(ShutdownHookServer):
+    """Stops listening, closes websockets, then uvicorn's own graceful shutdown."""
+
     def __init__(self, config: uvicorn.Config, drain: Drain | None) -> None:
         super().__init__(config)
         self.drain = drain
 
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+    async def before_shutdown(self) -> None:
         log.info("shutting down: draining requests and websockets")
-        for server in self.servers:
-            server.close()  # no new connections while we say goodbye
         if self.drain is not None:
             await self.drain.close_websockets()
-        await super().shutdown(sockets)
+
+    def after_shutdown(self) -> None:
         if self.drain is not None and self.drain.in_flight:
             log.warning("%d request(s) cut off by the grace period", self.drain.in_flight)
 

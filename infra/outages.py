@@ -1,10 +1,19 @@
 """Riding out a database or Redis that went away: classify, back off, log twice.
 
-`unavailable(exc)` says whether an exception means "a dependency is down or busy"
-(refused or dropped connections, PostgreSQL shutting down, SQLite locked) rather than a
-bug. `Watch` keeps one line in the log per outage: a warning when it starts and an info
-line with its length when it ends, however many calls failed in between; and `delay()`
-gives the next capped, doubling back-off.
+`unavailable(exc)` says whether an exception means "a dependency is down or busy" rather
+than a bug, by type and error code, never by message text:
+- the network: `ConnectionError`, `TimeoutError`, a failed name look-up, an `OSError`
+  whose errno is a network one;
+- Redis: redis-py's `ConnectionError` and `TimeoutError` (`BusyLoadingError` is one),
+  and the `limits` package's `StorageError`;
+- PostgreSQL: asyncpg's connection errors and `InterfaceError` (a closed or busy
+  connection), and any error whose SQLSTATE class is 08 (connection exception), 57
+  (operator intervention: shutting down, starting up) or 53 (insufficient resources);
+- SQLite: `SQLITE_BUSY` and `SQLITE_LOCKED` (another process holds the write lock);
+- Tortoise's `DBConnectionError`.
+Tortoise wraps driver errors (`OperationalError(exc)`), so the whole chain is looked at:
+causes, contexts and exceptions carried as arguments. `Watch` keeps one line in the log per
+outage; its back-off is infra.retries.OUTAGE.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
+from tortoise.exceptions import DBConnectionError
 
 from infra import metrics
 
@@ -26,86 +35,82 @@ log = logging.getLogger("infra.outages")
 DATABASE = "database"
 REDIS = "redis"
 
-_MESSAGES = (
-    "database is locked",
-    "connection is closed",
-    "connection was closed",
-    "cannot perform operation: another operation is in progress",
-    "the database system is",  # starting up / shutting down / in recovery mode
-    "terminating connection",
-    "server closed the connection",
-    "connection refused",
-)
-
-
 _NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE,
                    errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT}  # fmt: skip
+_SQLSTATE_CLASSES = ("08", "57", "53")
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
+_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError, socket.gaierror, DBConnectionError, *_REDIS_ERRORS,
+)  # fmt: skip
+try:
+    from limits.errors import StorageError
+except ImportError:  # pragma: no cover - limits is a dependency
+    pass
+else:
+    _REDIS_ERRORS = (*_REDIS_ERRORS, StorageError)
+try:
+    import asyncpg
+except ImportError:  # pragma: no cover - asyncpg ships with tortoise-orm[asyncpg]
+    pass
+else:
+    _NETWORK_ERRORS = (*_NETWORK_ERRORS, asyncpg.PostgresConnectionError,
+                       asyncpg.InterfaceError)  # fmt: skip
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 10:
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 10:
+        current = todo.pop(0)
+        if current in seen:
+            continue
         seen.append(current)
-        current = current.__cause__ or current.__context__
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
     return seen
 
 
-def _is_postgres_connection_error(exc: BaseException) -> bool:
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg ships with tortoise-orm[asyncpg]
-        return False
-    return isinstance(
-        exc,
-        asyncpg.PostgresConnectionError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.exceptions.OperatorInterventionError
-        | asyncpg.InterfaceError,
-    )
+def _sqlite_busy(link: BaseException) -> bool:
+    code = getattr(link, "sqlite_errorcode", None)
+    return isinstance(link, sqlite3.Error) and code is not None and code & 0xFF in _SQLITE_BUSY
+
+
+def _down(link: BaseException) -> bool:
+    if isinstance(link, _NETWORK_ERRORS + _REDIS_ERRORS) or _sqlite_busy(link):
+        return True
+    sqlstate = getattr(link, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in _SQLSTATE_CLASSES:
+        return True
+    return isinstance(link, OSError) and link.errno in _NETWORK_ERRNOS
 
 
 def unavailable(exc: BaseException) -> bool:
-    for link in _chain(exc):
-        if isinstance(link, ConnectionError | TimeoutError | DBConnectionError | socket.gaierror):
-            return True
-        if isinstance(link, RedisConnectionError | RedisTimeoutError):
-            return True
-        if _is_postgres_connection_error(link):
-            return True
-        if isinstance(link, OSError) and (
-            link.errno in _NETWORK_ERRNOS or "connect call failed" in str(link).lower()
-        ):
-            return True
-        if isinstance(
-            link, sqlite3.OperationalError | OperationalError | TransactionManagementError
-        ):
-            text = str(link).lower()
-            if any(m in text for m in _MESSAGES):
-                return True
-        elif any(m in str(link).lower() for m in _MESSAGES[1:]):
-            return True
-    return False
+    return any(_down(link) for link in _chain(exc))
 
 
 def dependency_of(exc: BaseException) -> str:
     """Which dependency an `unavailable` exception is about."""
-    redis_errors = RedisConnectionError | RedisTimeoutError
-    return REDIS if any(isinstance(link, redis_errors) for link in _chain(exc)) else DATABASE
+    return REDIS if any(isinstance(link, _REDIS_ERRORS) for link in _chain(exc)) else DATABASE
 
 
 def locked(exc: BaseException) -> bool:
-    """SQLite's "database is locked" (another process holds the write lock)."""
-    return any("database is locked" in str(link).lower() for link in _chain(exc))
+    """SQLite's busy or locked (another process holds the write lock)."""
+    return any(_sqlite_busy(link) for link in _chain(exc))
 
 
 class Watch:
     """The state of one dependency as this process sees it."""
 
-    def __init__(self, name: str, backoff_max: float = 5.0, backoff_base: float = 0.25) -> None:
+    def __init__(self, name: str, backoff_max: float | None = None,
+                 backoff_base: float | None = None) -> None:  # fmt: skip
+        from infra.retries import OUTAGE
+
         self.name = name
-        self.backoff_max = backoff_max
-        self.backoff_base = backoff_base
+        self.backoff_max = OUTAGE.cap if backoff_max is None else backoff_max
+        self.backoff_base = OUTAGE.base if backoff_base is None else backoff_base
         self.down_since: float | None = None
         self.failures = 0
 
@@ -136,10 +141,10 @@ class Watch:
         self.failures = 0
 
     def delay(self) -> float:
-        """The pause before the next attempt: doubling from backoff_base, capped."""
-        if self.failures <= 0:
-            return 0.0
-        return min(self.backoff_max, self.backoff_base * 2 ** (self.failures - 1))
+        """The pause before the next attempt (infra.retries.OUTAGE, or this watch's cap)."""
+        from infra.retries import Backoff
+
+        return Backoff(self.backoff_base, self.backoff_max).delay(self.failures)
 
 
 _watches: dict[str, Watch] = {}

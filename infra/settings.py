@@ -18,6 +18,16 @@ class Settings(BaseSettings):
     ENVIRONMENT: Literal["development", "production"] = "development"
     DATABASE_URL: str = "sqlite://collab.db"
     REDIS_URL: str | None = None
+    # Redis, for every client of a process (infra.redis_options builds them all): seconds
+    # to connect, to wait for a reply (rate-limit checks wait less: a request never waits
+    # on them), and between health checks of an idle connection (the live-event
+    # subscription has no reply time-out: an idle subscription is normal).
+    REDIS_CONNECT_TIMEOUT: float = Field(default=1.0, gt=0)
+    REDIS_COMMAND_TIMEOUT: float = Field(default=2.0, gt=0)
+    REDIS_RATE_LIMIT_TIMEOUT: float = Field(default=0.5, gt=0)
+    REDIS_HEALTH_CHECK_SECONDS: int = Field(default=30, ge=0)
+    # The cache hit path's own pipelined connection (gateway.redis_pipe); off: redis-py.
+    REDIS_PIPELINED_HIT_PATH: bool = True
     SMTP_HOST: str = "127.0.0.1"
     SMTP_PORT: int = 1025
     SMTP_USER: str | None = None

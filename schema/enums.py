@@ -6,6 +6,7 @@ the names cannot drift.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -21,6 +22,7 @@ from models.enums import (
     MemberStatus,
     NotificationPreference,
 )
+from schema.adapters.strawberry_graphql import graphql_schema, replace_output_coercion
 
 for _enum in (
     AccountKind, AccountRole, MemberStatus, EnvironmentStatus, AuditOutcome, AccessLevel,
@@ -47,24 +49,30 @@ __all__ = [
 ]
 
 
+def member_names(enum: type[Enum]) -> dict[Any, str]:
+    """Each member to its GraphQL name (our enums' members are named as in the schema)."""
+    return {member: member.name for member in enum}
+
+
 def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
     """Serialize our enums with one dict look-up.
 
     Strawberry's enum type compares the value against every member in turn; on a page of a
     thousand environments that loop was 6 % of the dashboard's time (profiled). Our enums
     map each member to its own name, so the look-up gives the same answer; anything else
-    still goes through Strawberry's own path. graphql-core 3.3 completes a leaf with
-    `coerce_output_value` (Strawberry's `serialize` calls it too), so that is what is
-    replaced.
+    still goes through Strawberry's own path. The hook into graphql-core's leaf completion
+    is private (schema.adapters.strawberry_graphql); tests/test_adapters.py checks that
+    completing an enum field really goes through the look-up.
     """
     ours = {e.__name__: e for e in (AccountKind, AccountRole, MemberStatus, EnvironmentStatus,
                                     AuditOutcome, AccessLevel, EmptyReason, ErrorCode,
                                     NotificationPreference)}  # fmt: skip
+    type_map = graphql_schema(schema).type_map
     for name, enum in ours.items():
-        graphql_type = schema._schema.type_map.get(name)
+        graphql_type = type_map.get(name)
         if not isinstance(graphql_type, GraphQLEnumType):
             continue
-        names = {member: member.name for member in enum}
+        names = member_names(enum)
         slow = graphql_type.coerce_output_value
 
         def coerce(value: object, names: dict = names, slow: Any = slow) -> Any:
@@ -73,4 +81,4 @@ def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
             except (KeyError, TypeError):
                 return slow(value)
 
-        graphql_type.coerce_output_value = coerce  # type: ignore[method-assign,assignment]
+        replace_output_coercion(graphql_type, coerce)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import strawberry
@@ -101,12 +101,14 @@ class HideInternalErrors(MaskErrors):
             masked.message = f"Internal error (request {request_id})"
         return masked
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
+    def on_operation(self) -> Iterator[None]:
+        """MaskErrors' own hook (public), then errors about the request itself get the
+        VALIDATION code (and a limit's name)."""
+        yield from super().on_operation()
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or ():
             if error.path is None and (error.extensions or {}).get("code") in (None, "VALIDATION"):
                 error.extensions = request_error_extensions(error)
-        return processed
 
 
 log = logging.getLogger("collab.graphql")

@@ -27,27 +27,25 @@ from graphql import (
     GraphQLID,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLString,
     specified_scalar_types,
 )
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path, Undefined
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.field import StrawberryField
+from graphql.pyutils import Undefined
 
-_DEFINITION = "strawberry-definition"  # where Strawberry keeps a GraphQL field's own field
+from schema.adapters.strawberry_graphql import (
+    FALLBACK,
+    ShortcutExecutor,
+    resolves_by_attribute,
+    strawberry_field,
+)
+
 # Coercions that raise rather than answer None (specified_scalar_types maps names to types).
 _BUILT_IN = frozenset(id(scalar) for scalar in specified_scalar_types.values())
 
 
-class _Fallback:
-    """Marks a value the plain path leaves to graphql-core."""
-
-
-_FALLBACK = _Fallback()
+_FALLBACK = FALLBACK  # the shortcut leaves the value to graphql-core
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +99,10 @@ class PlainField:
 
 def plain_field(field: GraphQLField) -> PlainField | None:
     """The plan for a field, or None when it needs graphql-core's full path."""
-    definition = field.extensions.get(_DEFINITION)
-    if not isinstance(definition, StrawberryField) or field.args:
+    definition = strawberry_field(field)
+    if definition is None or field.args:
         return None
-    resolver = getattr(field.resolve, "__name__", "")
-    if not definition.is_basic_field or resolver != "_get_basic_result":
+    if not definition.is_basic_field or not resolves_by_attribute(field):
         return None  # a resolver, an extension, an exception handler: Strawberry's path
     if definition.default_resolver is not getattr or not definition.python_name:
         return None
@@ -139,46 +136,8 @@ def _plan(field: GraphQLField) -> PlainField | None:
     return entry[1]
 
 
-class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; plain fields take the short path when nothing can differ:
-    no middleware wraps resolvers, and the field has no arguments or directives here."""
+class PlainFieldExecutor(ShortcutExecutor):
+    """Strawberry's executor; plain fields take the short path (the executor's private
+    hooks live in schema.adapters.strawberry_graphql)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        manager = self.middleware_manager
-        self._plain_allowed = manager is None or not manager.middlewares
-        # Per field group of this operation (graphql-core memoises the groups themselves),
-        # with the group and its parent type: a group's id is only reused for the same one.
-        self._groups: dict[int, tuple[FieldDetailsList, GraphQLObjectType, PlainField | None]]
-        self._groups = {}
-
-    def _plain(self, parent_type: GraphQLObjectType,
-               field_details_list: FieldDetailsList) -> PlainField | None:  # fmt: skip
-        entry = self._groups.get(id(field_details_list))
-        if entry is None or entry[1] is not parent_type:
-            plan = None
-            if self._plain_allowed and not any(
-                d.node.arguments or d.node.directives for d in field_details_list
-            ):
-                field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-                plan = _plan(field) if field is not None else None
-            entry = (field_details_list, parent_type, plan)
-            self._groups[id(field_details_list)] = entry
-        return entry[2]
-
-    def execute_field(
-        self,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
-        position_context: Any,
-    ) -> Any:
-        plan = self._plain(parent_type, field_details_list)
-        if plan is not None:
-            value = plan.complete(source)
-            if value is not _FALLBACK:
-                return value
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+    plan = staticmethod(_plan)

@@ -15,19 +15,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import Retry
-from arq.worker import Worker
 
-from infra import outages
+from infra import outages, retries
 from workers import health
+from workers.adapters.arq_worker import HookedWorker
 
 
-class ResilientWorker(Worker):
-    async def _poll_iteration(self) -> None:
+class ResilientWorker(HookedWorker):
+    async def around_poll(self) -> None:
         settings = self.ctx.get("settings")
         health.beat(getattr(settings, "WORKER_HEARTBEAT_FILE", None))
         watch = outages.watch(outages.REDIS)
         try:
-            await super()._poll_iteration()
+            await self.poll_once()
         except Exception as exc:
             if not outages.unavailable(exc):
                 raise
@@ -37,7 +37,7 @@ class ResilientWorker(Worker):
         watch.ok()
 
 
-def retried_during_outages(job: Callable[..., Awaitable[Any]], backoff_max: float = 5.0) -> Any:
+def retried_during_outages(job: Callable[..., Awaitable[Any]]) -> Any:
     """An arq job function that answers an outage with `Retry` after a capped back-off."""
 
     @functools.wraps(job)
@@ -52,6 +52,6 @@ def retried_during_outages(job: Callable[..., Awaitable[Any]], backoff_max: floa
             watch = outages.watch(outages.dependency_of(exc))
             watch.failed(exc, "job")
             tries = int(ctx.get("job_try") or 1)
-            raise Retry(defer=min(backoff_max, 0.5 * 2 ** min(tries, 10))) from exc
+            raise Retry(defer=retries.OUTAGE.delay(tries)) from exc
 
     return run

@@ -24,7 +24,7 @@ from tortoise.expressions import F
 
 from domain.clock import utcnow
 from domain.jobs import Job
-from infra import logs, metrics
+from infra import logs, metrics, retries
 from infra.settings import Settings
 from models import OutboxJob, OutboxStatus
 from workers import accounts, alerts, decisions, invitations, reminders, resends, shares, trials
@@ -46,11 +46,11 @@ SECRET_FIELDS = frozenset({"token", "tokens"})  # "tokens": reminder batches
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 6
-    backoff_base: float = 2.0  # seconds before the 2nd try; doubles each time
-    backoff_max: float = 600.0
+    backoff_base: float = retries.JOB.base  # seconds before the 2nd try; doubles each time
+    backoff_max: float = retries.JOB.cap
 
     def backoff(self, attempt: int) -> float:
-        return min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1))
+        return retries.Backoff(self.backoff_base, self.backoff_max).delay(max(1, attempt))
 
 
 @dataclass

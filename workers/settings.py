@@ -72,14 +72,12 @@ class GracefulWorker(ResilientWorker):
     lost; the grace period only bounds a hand-off that hangs.
     """
 
-    async def start_jobs(self, job_ids: list[bytes]) -> None:
+    def jobs_to_start(self, job_ids: list[bytes]) -> list[bytes]:
         """arq leaves a running job in the queue until it ends, and checks each id it
         reads (three Redis round trips) on every poll; a job this worker is running is
         skipped without asking Redis, as arq would skip it after asking."""
-        running = self.tasks
-        await super().start_jobs(
-            [j for j in job_ids if (t := running.get(j.decode())) is None or t.done()]
-        )
+        running = self.running_jobs()
+        return [j for j in job_ids if (t := running.get(j.decode())) is None or t.done()]
 
     def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
         stopping = self.ctx.get("stopping")
@@ -94,7 +92,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx.setdefault("stopping", asyncio.Event())
     leases = ctx["leases"] = Leases(settings.WORKER_LEASE_SECONDS)
     ctx["lease_task"] = asyncio.create_task(leases.renew_forever(), name="outbox-leases")
-    if not Tortoise._inited:
+    if not Tortoise.is_inited():
         # Global fallback: job tasks need not inherit this task's Tortoise context.
         await Tortoise.init(
             config=tortoise_config(settings.DATABASE_URL, settings.SQLITE_BUSY_TIMEOUT_MS),

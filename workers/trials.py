@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.clock import utcnow
+from domain.jobs import trial_members
 from domain.trials import expire_due_trials
 from domain.unit_of_work import AfterCommit, unit_of_work
 from models import Account, Member, MemberStatus, OutboxJob
@@ -42,9 +43,8 @@ def _parse(value: Any) -> datetime | None:
 
 async def send_trial_expired(row: OutboxJob, env: JobEnv) -> BatchReport | None:
     """The member and the owner of each membership in the job, over one connection."""
-    payload = row.payload or {}
-    items = payload.get("members") or [payload]  # rows written before batching: one member
-    ends_by_member = {str(i.get("member_id")): str(i.get("trial_ends_at", "")) for i in items}
+    items = trial_members(row.payload or {})
+    ends_by_member = {i["member_id"]: i["trial_ends_at"] for i in items}
     members = await Member.filter(
         id__in=list(ends_by_member), status=MemberStatus.TRIAL_EXPIRED
     )  # upgraded or gone before we got to it: the news is stale, so not sent

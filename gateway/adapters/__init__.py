@@ -1,0 +1,1 @@
+"""The gateway layer's adapters over private library code (see infra.adapters)."""

@@ -1,0 +1,1 @@
+"""The API layer's adapters over private library code (see infra.adapters)."""

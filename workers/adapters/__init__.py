@@ -1,0 +1,1 @@
+"""The workers layer's adapters over private library code (see infra.adapters)."""
