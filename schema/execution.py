@@ -13,6 +13,12 @@ Anything unusual, such as a null where the type forbids one, a value the type ca
 coerce, an exception or something other than a list, goes through graphql-core's path for
 that field. That path raises the error at the right place, so the answer, errors included,
 is the same either way (tests/test_execution.py).
+
+Every field and list item counts against `MAX_RESPONSE_VALUES` as the answer is built: a
+cycle of lists (environments -> groups -> environments) answered from real data grows
+with the product of the lists' sizes, which no estimate made before execution knows. Past
+the ceiling the whole operation is refused (VALIDATION, `extensions.limit` "response"),
+long before the answer fills memory or holds the event loop.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLList,
@@ -34,9 +42,11 @@ from graphql import (
     specified_scalar_types,
 )
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import AwaitableOrValue, Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
+
+from domain.errors import ErrorCode
 
 _DEFINITION = "strawberry-definition"  # where Strawberry keeps a GraphQL field's own field
 # Coercions that raise rather than answer None (specified_scalar_types maps names to types).
@@ -139,6 +149,19 @@ def _plan(field: GraphQLField) -> PlainField | None:
     return entry[1]
 
 
+class ResponseTooLarge(BaseException):
+    """Not an Exception: graphql-core turns those into one field's error and carries on
+    with its siblings; this one has to stop the whole operation."""
+
+
+def response_too_large(ceiling: int) -> GraphQLError:
+    return GraphQLError(
+        f"The answer would hold more than {ceiling} values; ask for less (fewer nested "
+        "lists, smaller pages)",
+        extensions={"code": ErrorCode.VALIDATION.value, "limit": "response"},
+    )
+
+
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor; plain fields take the short path when nothing can differ:
     no middleware wraps resolvers, and the field has no arguments or directives here."""
@@ -151,6 +174,44 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # with the group and its parent type: a group's id is only reused for the same one.
         self._groups: dict[int, tuple[FieldDetailsList, GraphQLObjectType, PlainField | None]]
         self._groups = {}
+        settings = getattr(self.context_value, "settings", None)
+        self._ceiling: int | None = getattr(settings, "MAX_RESPONSE_VALUES", None)
+        self._values_left = self._ceiling if self._ceiling is not None else -1
+
+    def _count(self, values: int) -> None:
+        if self._ceiling is not None:
+            self._values_left -= values
+            if self._values_left < 0:
+                raise ResponseTooLarge
+
+    def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
+        try:
+            result = super().execute_operation(serially)
+        except ResponseTooLarge:
+            return self._refused()
+        if not self.is_awaitable(result):
+            return result
+
+        async def refused_when_too_large() -> Any:
+            try:
+                return await result
+            except ResponseTooLarge:
+                return self._refused()
+
+        return refused_when_too_large()
+
+    def _refused(self) -> ExecutionResult:
+        assert self._ceiling is not None
+        return ExecutionResult(None, [response_too_large(self._ceiling)])
+
+    def complete_list_value(self, return_type: Any, field_details_list: FieldDetailsList,
+                            info: Any, path: Path, result: Any,
+                            position_context: Any) -> Any:  # fmt: skip
+        if type(result) is list or type(result) is tuple:
+            self._count(len(result))
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def _plain(self, parent_type: GraphQLObjectType,
                field_details_list: FieldDetailsList) -> PlainField | None:  # fmt: skip
@@ -174,10 +235,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
+        self._count(1)
         plan = self._plain(parent_type, field_details_list)
         if plan is not None:
             value = plan.complete(source)
             if value is not _FALLBACK:
+                if type(value) is list:
+                    self._count(len(value))
                 return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context

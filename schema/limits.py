@@ -45,18 +45,10 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from domain.errors import ErrorCode
 from infra.settings import Settings
-
-
-def limit_error(limit: str, message: str, nodes: Any = None) -> GraphQLError:
-    return GraphQLError(
-        message, nodes, extensions={"code": ErrorCode.VALIDATION.value, "limit": limit}
-    )
-
+from schema.document_shape import depth_and_aliases_rule, limit_error
 
 # -- cost -----------------------------------------------------------------------------
 
@@ -79,33 +71,44 @@ def _is_list(field: GraphQLField) -> bool:
 
 
 class _Cost:
+    """Each fragment is costed once per page size it inherits, however often it is spread."""
+
     def __init__(self, context: ValidationContext, variables: dict[str, Any], weight: int):
         self.context, self.variables, self.weight = context, variables, weight
+        self._fragments: dict[tuple[str, int | None], int] = {}
+        self._open: set[str] = set()  # a fragment cycle: NoFragmentCyclesRule reports it
 
-    def of(
-        self, selections: SelectionSetNode, parent: GraphQLNamedType, page: int | None,
-        seen: frozenset[str] = frozenset(),
-    ) -> int:  # fmt: skip
+    def of(self, selections: SelectionSetNode, parent: GraphQLNamedType, page: int | None) -> int:
         total = 0
         for node in selections.selections:
             if isinstance(node, FieldNode):
-                total += self._field(node, parent, page, seen)
+                total += self._field(node, parent, page)
             elif isinstance(node, InlineFragmentNode):
                 condition = node.type_condition
                 target = self.context.schema.get_type(condition.name.value) if condition else parent
-                total += self.of(node.selection_set, target or parent, page, seen)
+                total += self.of(node.selection_set, target or parent, page)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in seen:  # other rules report these
-                    continue
-                target = self.context.schema.get_type(fragment.type_condition.name.value)
-                total += self.of(fragment.selection_set, target or parent, page, seen | {name})
+                total += self._fragment(node.name.value, parent, page)
         return total
 
-    def _field(
-        self, node: FieldNode, parent: GraphQLNamedType, page: int | None, seen: frozenset[str]
-    ) -> int:
+    def _fragment(self, name: str, parent: GraphQLNamedType, page: int | None) -> int:
+        known = self._fragments.get((name, page))
+        if known is not None:
+            return known
+        fragment = self.context.get_fragment(name)
+        if fragment is None or name in self._open:  # other rules report these
+            return 0
+        target = self.context.schema.get_type(fragment.type_condition.name.value)
+        self._open.add(name)
+        try:
+            cost = self._fragments[(name, page)] = self.of(
+                fragment.selection_set, target or parent, page
+            )
+        finally:
+            self._open.discard(name)
+        return cost
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType, page: int | None) -> int:
         name = node.name.value
         if name.startswith("__") or not isinstance(
             parent, GraphQLObjectType | GraphQLInterfaceType
@@ -119,8 +122,8 @@ class _Cost:
         own_page = _size(node, self.variables, None, 0) or None
         if _is_list(field):
             size = _size(node, self.variables, page, self.weight)
-            return size * (1 + self.of(node.selection_set, child, None, seen))
-        return 1 + self.of(node.selection_set, child, own_page, seen)
+            return size * (1 + self.of(node.selection_set, child, None))
+        return 1 + self.of(node.selection_set, child, own_page)
 
 
 def cost_rule(ceiling: int, weight: int, variables: dict[str, Any]) -> type[ValidationRule]:
@@ -218,7 +221,7 @@ SCALAR_MAP: dict[object, Any] = {datetime.datetime: DateTime}
 
 @functools.lru_cache(maxsize=16)
 def _fixed_rules(depth: int, aliases: int) -> tuple[type[ValidationRule], ...]:
-    return (depth_validator(depth, None, None), aliases_validator(aliases))
+    return (depth_and_aliases_rule(depth, aliases),)
 
 
 @functools.lru_cache(maxsize=256)

@@ -209,17 +209,15 @@ async def test_slow_requests_are_stopped_with_a_timeout_code(app_factory):
 async def test_a_repeated_document_is_validated_once(gql) -> None:
     """The limits read the variables, yet the same document with the same variables is
     validated once: each request validating anew cost the dashboard its validation cache."""
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    from tests.utils.accounts import sign_up
+    from schema.validation import RESULTS
 
     owner = await sign_up(gql, "Owner")
     fresh = owner.gql.as_(owner.token)
     fresh.headers["Cache-Control"] = "no-cache"  # computed each time, not the answer cache
     query = "query Repeated { me { id email } environments { id name } }"
     await fresh(query)
-    before = _get_validate_cache(256).cache_info()
+    before = RESULTS.cache_info()
     for _ in range(3):
         assert (await fresh(query)).errors == []
-    after = _get_validate_cache(256).cache_info()
+    after = RESULTS.cache_info()
     assert after.hits - before.hits == 3 and after.misses == before.misses
