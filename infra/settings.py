@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     VALIDATION_TIMEOUT_SECONDS: float = Field(default=1.0, gt=0)
     # Values in one answer (fields and list items, counted as it is built): past this the
     # request is refused rather than answered (a cycle of lists grows an answer fast).
-    MAX_RESPONSE_VALUES: int = Field(default=200_000, ge=1)
+    MAX_RESPONSE_VALUES: int = Field(default=100_000, ge=1)
     MAX_INPUT_LIST: int = 100
     MAX_INPUT_STRING: int = 10_000
     REQUEST_TIMEOUT_SECONDS: float = 15.0

@@ -61,11 +61,13 @@ class _TooNested(Exception):
 class DocumentShape:
     """Measures of one document; every fragment is walked once."""
 
-    def __init__(self, document: DocumentNode) -> None:
+    def __init__(
+        self, document: DocumentNode, fragments: dict[str, FragmentDefinitionNode] | None = None
+    ) -> None:
         self.document = document
-        self.fragments = {
+        self.fragments = fragments if fragments is not None else {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        }  # fmt: skip
         self._measures: dict[str, Measure] = {}
         self._open: set[str] = set()  # a fragment cycle: NoFragmentCyclesRule reports it
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLEnumType,
     GraphQLError,
@@ -47,6 +48,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 from domain.errors import ErrorCode
+from schema.document_shape import DocumentShape
+from schema.limits import cost_with_sizes
 
 _DEFINITION = "strawberry-definition"  # where Strawberry keeps a GraphQL field's own field
 # Coercions that raise rather than answer None (specified_scalar_types maps names to types).
@@ -151,7 +154,14 @@ def _plan(field: GraphQLField) -> PlainField | None:
 
 class ResponseTooLarge(BaseException):
     """Not an Exception: graphql-core turns those into one field's error and carries on
-    with its siblings; this one has to stop the whole operation."""
+    with its siblings; this one has to stop the whole operation. Holds the refusal."""
+
+
+def cost_too_high(cost: int, ceiling: int) -> GraphQLError:
+    return GraphQLError(
+        f"With the sizes of your data the query would cost {cost}; the limit is {ceiling}",
+        extensions={"code": ErrorCode.VALIDATION.value, "limit": "cost"},
+    )
 
 
 def response_too_large(ceiling: int) -> GraphQLError:
@@ -177,38 +187,78 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         settings = getattr(self.context_value, "settings", None)
         self._ceiling: int | None = getattr(settings, "MAX_RESPONSE_VALUES", None)
         self._values_left = self._ceiling if self._ceiling is not None else -1
+        self._max_cost: int | None = getattr(settings, "MAX_QUERY_COST", None)
+        # Per (parent type, field): items and lists answered so far, and the size the
+        # last estimate used.
+        self._answered: dict[tuple[str, str], tuple[int, int]] = {}
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._widths: dict[int, int] = {}
+        self._kept: list[FieldDetailsList] = []
+        self._shape: DocumentShape | None = None
 
     def _count(self, values: int) -> None:
         if self._ceiling is not None:
             self._values_left -= values
             if self._values_left < 0:
-                raise ResponseTooLarge
+                raise ResponseTooLarge(response_too_large(self._ceiling))
+
+    def _answered_list(self, parent: str, field: str, size: int) -> None:
+        """The cost estimated again when a list is on average bigger than last assumed."""
+        if self._max_cost is None:
+            return
+        key = (parent, field)
+        items, lists = self._answered.get(key, (0, 0))
+        items, lists = items + size, lists + 1
+        self._answered[key] = (items, lists)
+        average = -(-items // lists)
+        if average <= self._sizes.get(key, 1):
+            return
+        self._sizes[key] = average
+        fragments = {name: f.definition for name, f in self.fragments.items()}
+        cost = cost_with_sizes(self.schema, self.operation, fragments, self.variable_values.coerced,
+                               self._sizes.get)  # fmt: skip
+        if cost > self._max_cost:
+            raise ResponseTooLarge(cost_too_high(cost, self._max_cost))
+
+    def _width(self, field_details_list: FieldDetailsList) -> int:
+        width = self._widths.get(id(field_details_list))
+        if width is None:
+            if self._shape is None:
+                fragments = {name: f.definition for name, f in self.fragments.items()}
+                self._shape = DocumentShape(DocumentNode(definitions=()), fragments)
+            width = sum(
+                self._shape.of(d.node.selection_set).nodes
+                for d in field_details_list
+                if d.node.selection_set is not None
+            )
+            self._widths[id(field_details_list)] = width
+            self._kept.append(field_details_list)  # its id stays its own
+        return width
 
     def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
         try:
             result = super().execute_operation(serially)
-        except ResponseTooLarge:
-            return self._refused()
+        except ResponseTooLarge as refusal:
+            return ExecutionResult(None, [refusal.args[0]])
         if not self.is_awaitable(result):
             return result
 
         async def refused_when_too_large() -> Any:
             try:
                 return await result
-            except ResponseTooLarge:
-                return self._refused()
+            except ResponseTooLarge as refusal:
+                return ExecutionResult(None, [refusal.args[0]])
 
         return refused_when_too_large()
-
-    def _refused(self) -> ExecutionResult:
-        assert self._ceiling is not None
-        return ExecutionResult(None, [response_too_large(self._ceiling)])
 
     def complete_list_value(self, return_type: Any, field_details_list: FieldDetailsList,
                             info: Any, path: Path, result: Any,
                             position_context: Any) -> Any:  # fmt: skip
         if type(result) is list or type(result) is tuple:
-            self._count(len(result))
+            # Each item will answer at least its selection once (every list below it
+            # counted one item): counted now, before any of it is resolved.
+            self._count(len(result) * (1 + self._width(field_details_list)))
+            self._answered_list(info.parent_type.name, info.field_name, len(result))
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )

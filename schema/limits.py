@@ -10,7 +10,9 @@ Cost: every object in the answer counts 1 (its scalars come with it), times the 
 each list it sits inside. A list field's
 size is its `first` argument when it has one (a connection's `edges` inherit it), else
 `QUERY_LIST_WEIGHT`. That is what cuts the `Environment.groups` <->
-`EnvironmentGroup.environments` cycle: each turn multiplies the cost.
+`EnvironmentGroup.environments` cycle: each turn multiplies the cost. While executing, the
+cost is estimated again with the real (average) sizes of the lists answered so far
+(schema.execution), and the operation is refused as soon as that passes the ceiling.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
@@ -31,6 +34,7 @@ from graphql import (
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
@@ -70,11 +74,29 @@ def _is_list(field: GraphQLField) -> bool:
     return isinstance(get_nullable_type(field.type), GraphQLList)
 
 
-class _Cost:
-    """Each fragment is costed once per page size it inherits, however often it is spread."""
+class _Fragments:
+    """What `_Cost` reads from a validation context, for use while executing."""
 
-    def __init__(self, context: ValidationContext, variables: dict[str, Any], weight: int):
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+        self.schema, self._fragments = schema, fragments
+
+    def get_fragment(self, name: str) -> FragmentDefinitionNode | None:
+        return self._fragments.get(name)
+
+
+Sizes = Callable[[tuple[str, str]], int | None]
+
+
+class _Cost:
+    """Each fragment is costed once per page size it inherits, however often it is spread.
+    `sizes` gives a list's real size by (parent type, field) where it is known."""
+
+    def __init__(
+        self, context: ValidationContext | _Fragments, variables: dict[str, Any], weight: int,
+        sizes: Sizes | None = None,
+    ) -> None:  # fmt: skip
         self.context, self.variables, self.weight = context, variables, weight
+        self.sizes = sizes
         self._fragments: dict[tuple[str, int | None], int] = {}
         self._open: set[str] = set()  # a fragment cycle: NoFragmentCyclesRule reports it
 
@@ -121,9 +143,24 @@ class _Cost:
         # A connection's `first` sizes the list (its `edges`) beneath it.
         own_page = _size(node, self.variables, None, 0) or None
         if _is_list(field):
-            size = _size(node, self.variables, page, self.weight)
+            known = self.sizes((parent.name, name)) if self.sizes is not None else None
+            size = _size(node, self.variables, page, known or self.weight)
             return size * (1 + self.of(node.selection_set, child, None))
         return 1 + self.of(node.selection_set, child, own_page)
+
+
+def cost_with_sizes(
+    schema: GraphQLSchema, operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any], sizes: Sizes,
+) -> int:  # fmt: skip
+    """The cost with each list as big as `sizes` says (1 where unknown, `first` where
+    given): the estimate made again with the caller's real data while executing."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    return _Cost(_Fragments(schema, fragments), variables, 1, sizes).of(
+        operation.selection_set, root, None
+    )
 
 
 def cost_rule(ceiling: int, weight: int, variables: dict[str, Any]) -> type[ValidationRule]:
