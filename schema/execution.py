@@ -23,6 +23,7 @@ long before the answer fills memory or holds the event loop.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -186,7 +187,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         self._groups = {}
         settings = getattr(self.context_value, "settings", None)
         self._ceiling: int | None = getattr(settings, "MAX_RESPONSE_VALUES", None)
-        self._values_left = self._ceiling if self._ceiling is not None else -1
+        self._values_left = self._ceiling if self._ceiling is not None else sys.maxsize
         self._max_cost: int | None = getattr(settings, "MAX_QUERY_COST", None)
         # Per (parent type, field): items and lists answered so far, and the size the
         # last estimate used.
@@ -197,10 +198,9 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         self._shape: DocumentShape | None = None
 
     def _count(self, values: int) -> None:
-        if self._ceiling is not None:
-            self._values_left -= values
-            if self._values_left < 0:
-                raise ResponseTooLarge(response_too_large(self._ceiling))
+        self._values_left -= values
+        if self._values_left < 0:
+            raise ResponseTooLarge(response_too_large(self._ceiling or 0))
 
     def _answered_list(self, parent: str, field: str, size: int) -> None:
         """The cost estimated again when a list is on average bigger than last assumed."""
@@ -285,7 +285,9 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        self._count(1)
+        self._values_left -= 1  # _count(1), inline: this runs for every field
+        if self._values_left < 0:
+            raise ResponseTooLarge(response_too_large(self._ceiling or 0))
         plan = self._plain(parent_type, field_details_list)
         if plan is not None:
             value = plan.complete(source)
