@@ -184,14 +184,14 @@ def shape_refusal(
             f"The document expands to {max(nodes, largest)} selections once its fragments "
             f"are spread; the limit is {max_nodes}",
         ), nodes
-    if (unused := shape.unused_fragment()) is not None:
-        return GraphQLError(f"Fragment '{unused}' is never used."), nodes
     if (repeated := shape.repeats(max_repeated)) is not None:
         path, count = repeated
         return limit_error(
             "selections",
             f"`{path}` is selected {count} times (fragments spread); the limit is {max_repeated}",
         ), nodes
+    if (unused := shape.unused_fragment()) is not None:
+        return GraphQLError(f"Fragment '{unused}' is never used."), nodes
     return None, nodes
 
 

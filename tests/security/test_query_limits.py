@@ -12,6 +12,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, vali
 from domain.accounts import BAD_LOGIN  # noqa: F401  (the module the limits guard)
 from infra.settings import Settings
 from models import Account
+from schema.document_shape import shape_refusal
 from schema.limits import _fixed_rules, cost_rule, input_rule
 from schema.root import schema
 from tests.authz.helpers import add_to_group, create_env, create_group, share
@@ -106,6 +107,16 @@ def test_every_dashboard_document_fits_the_default_limits():
         )
     }
     assert refused == {}
+    # Nor do the size and repeat checks made before validation refuse any of them (each
+    # document here carries every fragment: the ones it does not spread are left out).
+    shapes = {
+        name: error.message
+        for name, text in documents.items()
+        if (error := shape_refusal(parse(text), settings.MAX_QUERY_SELECTIONS,
+                                   settings.MAX_REPEATED_FIELDS)[0]) is not None
+        and "is never used" not in error.message
+    }  # fmt: skip
+    assert shapes == {}
 
 
 async def test_the_group_cycle_is_cut_by_cost(gql):
