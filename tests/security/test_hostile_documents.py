@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -153,3 +154,20 @@ async def test_an_answer_past_the_value_ceiling_is_refused_not_sent(app_factory)
 
 def limits_of(body: dict[str, Any]) -> list[tuple[str, str | None]]:
     return [(e["extensions"]["code"], e["extensions"].get("limit")) for e in body["errors"]]
+
+
+@pytest.fixture(scope="module")
+def real_gateway(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`collab serve` in its own process (on PostgreSQL when it is up, as in production)."""
+    from tests.utils.processes import gateways
+
+    with gateways(redis_url, tmp_path_factory.mktemp("hostile"), count=1) as stack:
+        yield stack.urls[0]
+
+
+async def test_a_real_gateway_refuses_them_at_once_and_keeps_answering(real_gateway):
+    async with httpx.AsyncClient(base_url=real_gateway, timeout=30) as http:
+        for query in (doubling_fragments(40), REPEATED_ME, doubling_fragments(22)):
+            r, took = await refused_while_healthy(http, {"query": query})
+            assert took < 1.0, f"refused after {took:.2f} s"
+            assert limits(r) == [("VALIDATION", "selections")]
