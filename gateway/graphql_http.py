@@ -13,9 +13,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.errors import ErrorCode
+
 MEDIA_TYPE = "application/graphql-response+json"
+
+
+class NotARequestObject(ValueError):
+    """A JSON body that is no object (nor a batch list): `"hello"`, `123`, `null`."""
+
+
+def request_body(data: object) -> object:
+    """The decoded body, if it can be a GraphQL request; strawberry would call `.get` on
+    anything else and answer 500."""
+    if not isinstance(data, dict | list):
+        raise NotARequestObject(type(data).__name__)
+    return data
+
+
+def bad_request_body() -> JSONResponse:
+    """400 with a GraphQL-over-HTTP error body: the request was never a GraphQL request."""
+    message = "The request body must be a JSON object with a `query`"
+    error = {"message": message, "extensions": {"code": ErrorCode.VALIDATION.value}}
+    return JSONResponse({"errors": [error]}, status_code=400)
 
 
 def accepts_graphql_response(scope: Scope) -> bool:

@@ -24,6 +24,7 @@ from domain.clock import utcnow
 from gateway.auth import authenticate, is_platform
 from gateway.cached_reads import ENTRY_MISSING, LOOKED_UP, SESSION_UNKNOWN
 from gateway.dashboard import Dashboard
+from gateway.graphql_http import NotARequestObject, bad_request_body, request_body
 from gateway.outages import RETRY_AFTER
 from gateway.request_ids import request_id_for
 from gateway.response_cache import (
@@ -81,6 +82,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             # reads an answer, and it is no error of ours worth a traceback in the log.
             log.info("client disconnected before its request was read")
             return Response(status_code=499)
+        except NotARequestObject:
+            return bad_request_body()
 
     async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         """Queries go through the response cache when they may (see gateway.response_cache)."""
@@ -157,6 +160,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             # orjson refuses JSON the standard allows (an escaped lone surrogate): the
             # standard library reads it, so the query limits refuse it with a clear code.
             return json.loads(data)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """HTTP bodies (and GET's `variables`): an object or a batch, else 400."""
+        return request_body(super().parse_json(data))
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        # `variables=null` on a GET means none (a JSON body of `null` is refused).
+        given = {k: v for k, v in dict(params).items()
+                 if not (k in ("variables", "extensions") and v.strip() == "null")}  # fmt: skip
+        return super().parse_query_params(given)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own GraphiQL build (web/graphiql.html), not strawberry's CDN page: it works offline.

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     MAX_QUERY_ALIASES: int = 30
     MAX_QUERY_COST: int = 300_000
     QUERY_LIST_WEIGHT: int = 5
+    # Hostile documents (docs/security.md "Hostile documents"): selections once every
+    # fragment is spread, and how often one name may answer in one selection set.
+    MAX_QUERY_SELECTIONS: int = Field(default=2_000, ge=1)
+    MAX_REPEATED_FIELDS: int = Field(default=10, ge=1)
+    # A document not validated before is validated off the event loop, for this long at most.
+    VALIDATION_TIMEOUT_SECONDS: float = Field(default=1.0, gt=0)
+    # Values in one answer (fields and list items, counted as it is built): past this the
+    # request is refused rather than answered (a cycle of lists grows an answer fast).
+    MAX_RESPONSE_VALUES: int = Field(default=100_000, ge=1)
     MAX_INPUT_LIST: int = 100
     MAX_INPUT_STRING: int = 10_000
     REQUEST_TIMEOUT_SECONDS: float = 15.0

@@ -10,7 +10,9 @@ Cost: every object in the answer counts 1 (its scalars come with it), times the 
 each list it sits inside. A list field's
 size is its `first` argument when it has one (a connection's `edges` inherit it), else
 `QUERY_LIST_WEIGHT`. That is what cuts the `Environment.groups` <->
-`EnvironmentGroup.environments` cycle: each turn multiplies the cost.
+`EnvironmentGroup.environments` cycle: each turn multiplies the cost. While executing, the
+cost is estimated again with the real (average) sizes of the lists answered so far
+(schema.execution), and the operation is refused as soon as that passes the ceiling.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
@@ -31,6 +34,7 @@ from graphql import (
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
@@ -45,18 +49,10 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from domain.errors import ErrorCode
 from infra.settings import Settings
-
-
-def limit_error(limit: str, message: str, nodes: Any = None) -> GraphQLError:
-    return GraphQLError(
-        message, nodes, extensions={"code": ErrorCode.VALIDATION.value, "limit": limit}
-    )
-
+from schema.document_shape import depth_and_aliases_rule, limit_error
 
 # -- cost -----------------------------------------------------------------------------
 
@@ -78,34 +74,63 @@ def _is_list(field: GraphQLField) -> bool:
     return isinstance(get_nullable_type(field.type), GraphQLList)
 
 
-class _Cost:
-    def __init__(self, context: ValidationContext, variables: dict[str, Any], weight: int):
-        self.context, self.variables, self.weight = context, variables, weight
+class _Fragments:
+    """What `_Cost` reads from a validation context, for use while executing."""
 
-    def of(
-        self, selections: SelectionSetNode, parent: GraphQLNamedType, page: int | None,
-        seen: frozenset[str] = frozenset(),
-    ) -> int:  # fmt: skip
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+        self.schema, self._fragments = schema, fragments
+
+    def get_fragment(self, name: str) -> FragmentDefinitionNode | None:
+        return self._fragments.get(name)
+
+
+Sizes = Callable[[tuple[str, str]], int | None]
+
+
+class _Cost:
+    """Each fragment is costed once per page size it inherits, however often it is spread.
+    `sizes` gives a list's real size by (parent type, field) where it is known."""
+
+    def __init__(
+        self, context: ValidationContext | _Fragments, variables: dict[str, Any], weight: int,
+        sizes: Sizes | None = None,
+    ) -> None:  # fmt: skip
+        self.context, self.variables, self.weight = context, variables, weight
+        self.sizes = sizes
+        self._fragments: dict[tuple[str, int | None], int] = {}
+        self._open: set[str] = set()  # a fragment cycle: NoFragmentCyclesRule reports it
+
+    def of(self, selections: SelectionSetNode, parent: GraphQLNamedType, page: int | None) -> int:
         total = 0
         for node in selections.selections:
             if isinstance(node, FieldNode):
-                total += self._field(node, parent, page, seen)
+                total += self._field(node, parent, page)
             elif isinstance(node, InlineFragmentNode):
                 condition = node.type_condition
                 target = self.context.schema.get_type(condition.name.value) if condition else parent
-                total += self.of(node.selection_set, target or parent, page, seen)
+                total += self.of(node.selection_set, target or parent, page)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in seen:  # other rules report these
-                    continue
-                target = self.context.schema.get_type(fragment.type_condition.name.value)
-                total += self.of(fragment.selection_set, target or parent, page, seen | {name})
+                total += self._fragment(node.name.value, parent, page)
         return total
 
-    def _field(
-        self, node: FieldNode, parent: GraphQLNamedType, page: int | None, seen: frozenset[str]
-    ) -> int:
+    def _fragment(self, name: str, parent: GraphQLNamedType, page: int | None) -> int:
+        known = self._fragments.get((name, page))
+        if known is not None:
+            return known
+        fragment = self.context.get_fragment(name)
+        if fragment is None or name in self._open:  # other rules report these
+            return 0
+        target = self.context.schema.get_type(fragment.type_condition.name.value)
+        self._open.add(name)
+        try:
+            cost = self._fragments[(name, page)] = self.of(
+                fragment.selection_set, target or parent, page
+            )
+        finally:
+            self._open.discard(name)
+        return cost
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType, page: int | None) -> int:
         name = node.name.value
         if name.startswith("__") or not isinstance(
             parent, GraphQLObjectType | GraphQLInterfaceType
@@ -118,9 +143,24 @@ class _Cost:
         # A connection's `first` sizes the list (its `edges`) beneath it.
         own_page = _size(node, self.variables, None, 0) or None
         if _is_list(field):
-            size = _size(node, self.variables, page, self.weight)
-            return size * (1 + self.of(node.selection_set, child, None, seen))
-        return 1 + self.of(node.selection_set, child, own_page, seen)
+            known = self.sizes((parent.name, name)) if self.sizes is not None else None
+            size = _size(node, self.variables, page, known or self.weight)
+            return size * (1 + self.of(node.selection_set, child, None))
+        return 1 + self.of(node.selection_set, child, own_page)
+
+
+def cost_with_sizes(
+    schema: GraphQLSchema, operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any], sizes: Sizes,
+) -> int:  # fmt: skip
+    """The cost with each list as big as `sizes` says (1 where unknown, `first` where
+    given): the estimate made again with the caller's real data while executing."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    return _Cost(_Fragments(schema, fragments), variables, 1, sizes).of(
+        operation.selection_set, root, None
+    )
 
 
 def cost_rule(ceiling: int, weight: int, variables: dict[str, Any]) -> type[ValidationRule]:
@@ -218,7 +258,7 @@ SCALAR_MAP: dict[object, Any] = {datetime.datetime: DateTime}
 
 @functools.lru_cache(maxsize=16)
 def _fixed_rules(depth: int, aliases: int) -> tuple[type[ValidationRule], ...]:
-    return (depth_validator(depth, None, None), aliases_validator(aliases))
+    return (depth_and_aliases_rule(depth, aliases),)
 
 
 @functools.lru_cache(maxsize=256)

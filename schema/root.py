@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -31,6 +31,7 @@ from schema.platform.mutations import PlatformMutation
 from schema.roles.mutations import RoleMutation
 from schema.roles.queries import RoleQuery
 from schema.subscriptions import SharedWithMeSubscription
+from schema.validation import LimitedValidation
 
 
 class ParsedDocuments(ParserCache):
@@ -74,7 +75,7 @@ schema = CollabSchema(
         QueryLimits,
         # A fresh extension per request; the caches behind them are shared per size.
         lambda: ParsedDocuments(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        LimitedValidation,
     ],
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     execution_context_class=PlainFieldExecutor,

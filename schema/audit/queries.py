@@ -41,6 +41,10 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+# The column's width: a longer filter value is refused by Tortoise, as an internal error.
+ACTION_MAX_LENGTH: int = AuditEntryModel._meta.fields_map["action"].max_length  # type: ignore[attr-defined]
+
+
 @strawberry.type
 class AuditQuery:
     @strawberry.field(
@@ -66,6 +70,9 @@ class AuditQuery:
             if filter.environment_id is not None:
                 query = query.filter(environment_id=parse_id(filter.environment_id))
             if filter.action is not None:
+                if len(filter.action) > ACTION_MAX_LENGTH:  # no action is named so long
+                    raise ApiError(ErrorCode.VALIDATION,
+                                   f"action is at most {ACTION_MAX_LENGTH} characters")  # fmt: skip
                 query = query.filter(action=filter.action)
             if filter.outcome is not None:
                 query = query.filter(outcome=filter.outcome)

@@ -12,6 +12,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, vali
 from domain.accounts import BAD_LOGIN  # noqa: F401  (the module the limits guard)
 from infra.settings import Settings
 from models import Account
+from schema.document_shape import shape_refusal
 from schema.limits import _fixed_rules, cost_rule, input_rule
 from schema.root import schema
 from tests.authz.helpers import add_to_group, create_env, create_group, share
@@ -106,6 +107,16 @@ def test_every_dashboard_document_fits_the_default_limits():
         )
     }
     assert refused == {}
+    # Nor do the size and repeat checks made before validation refuse any of them (each
+    # document here carries every fragment: the ones it does not spread are left out).
+    shapes = {
+        name: error.message
+        for name, text in documents.items()
+        if (error := shape_refusal(parse(text), settings.MAX_QUERY_SELECTIONS,
+                                   settings.MAX_REPEATED_FIELDS)[0]) is not None
+        and "is never used" not in error.message
+    }  # fmt: skip
+    assert shapes == {}
 
 
 async def test_the_group_cycle_is_cut_by_cost(gql):
@@ -209,17 +220,15 @@ async def test_slow_requests_are_stopped_with_a_timeout_code(app_factory):
 async def test_a_repeated_document_is_validated_once(gql) -> None:
     """The limits read the variables, yet the same document with the same variables is
     validated once: each request validating anew cost the dashboard its validation cache."""
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    from tests.utils.accounts import sign_up
+    from schema.validation import RESULTS
 
     owner = await sign_up(gql, "Owner")
     fresh = owner.gql.as_(owner.token)
     fresh.headers["Cache-Control"] = "no-cache"  # computed each time, not the answer cache
     query = "query Repeated { me { id email } environments { id name } }"
     await fresh(query)
-    before = _get_validate_cache(256).cache_info()
+    before = RESULTS.cache_info()
     for _ in range(3):
         assert (await fresh(query)).errors == []
-    after = _get_validate_cache(256).cache_info()
+    after = RESULTS.cache_info()
     assert after.hits - before.hits == 3 and after.misses == before.misses
