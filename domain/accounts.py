@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
@@ -17,6 +16,8 @@ from tortoise.exceptions import IntegrityError
 from domain import versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
+from domain.rate_limit import RateLimited
+from infra.cpu_pool import BoundedPool, PoolBusy
 from models import Account, AccountKind, NotificationPreference, Session
 
 MIN_PASSWORD_LENGTH = 8
@@ -27,6 +28,10 @@ BAD_LOGIN = "Email or password is incorrect"
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Every hash and verification runs here, off the event loop and a few at a time
+# (sized from PASSWORD_HASH_THREADS and PASSWORD_HASH_BACKLOG by the gateway).
+hashing = BoundedPool("password-hash")
+BUSY = "Too many accounts are being created right now"
 
 
 def _check_syntax(address: str) -> str:
@@ -70,19 +75,26 @@ def clean_display_name(value: str | None, field: str = "displayName") -> str:
     return name
 
 
-async def hash_password(password: str) -> str:
-    # argon2 is deliberately slow; keep the event loop free while it runs.
-    return await asyncio.to_thread(_hasher.hash, password)
+async def hash_password(password: str, *, may_refuse: bool = False) -> str:
+    """argon2 is deliberately slow: it runs in the bounded pool. `may_refuse`: when the
+    pool's queue is full, RATE_LIMITED at once (sign-ups) rather than a long wait."""
+    hasher = _hasher  # read now: tests swap it for a cheaper one
+    try:
+        return await hashing.run(hasher.hash, password, may_refuse=may_refuse)
+    except PoolBusy:
+        raise RateLimited(BUSY, 1) from None
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
+    hasher = _hasher
+
     def _verify() -> bool:
         try:
-            return _hasher.verify(password_hash, password)
+            return hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(_verify)
+    return await hashing.run(_verify)
 
 
 async def create_account(
@@ -99,7 +111,7 @@ async def create_account(
     check_password(password)
     name = clean_display_name(display_name)
     # Hashed before the email is looked up: a taken email costs the same time as a new one.
-    password_hash = await hash_password(password)
+    password_hash = await hash_password(password, may_refuse=True)
     if await Account.exists(email=normalized):
         raise conflict("An account with this email already exists", "email")
     trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
