@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -97,6 +98,46 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await hashing.run(_verify)
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """Checked and hashed, ready to insert."""
+
+    email: str
+    password_hash: str
+    display_name: str
+
+
+async def prepare_account(email: str, password: str, display_name: str | None) -> NewAccount:
+    """Validation and the password hash, to run *before* the transaction: a transaction
+    that waits for argon2 holds a connection (SQLite's only one) meanwhile, and every
+    other request waits with it."""
+    normalized = normalize_email(email)
+    check_password(password)
+    name = clean_display_name(display_name)
+    # Hashed before the email is looked up: a taken email costs the same time as a new one.
+    password_hash = await hash_password(password, may_refuse=True)
+    return NewAccount(normalized, password_hash, name or normalized.split("@", 1)[0])
+
+
+async def insert_account(
+    new: NewAccount, kind: AccountKind, trial_days: int, *, email_verified: bool = False
+) -> Account:
+    if await Account.exists(email=new.email):
+        raise conflict("An account with this email already exists", "email")
+    trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
+    try:
+        return await Account.create(
+            email=new.email,
+            display_name=new.display_name,
+            password_hash=new.password_hash,
+            kind=kind,
+            trial_ends_at=trial_ends_at,
+            email_verified_at=utcnow() if email_verified else None,
+        )
+    except IntegrityError:
+        raise conflict("An account with this email already exists", "email") from None
+
+
 async def create_account(
     email: str,
     password: str,
@@ -107,25 +148,8 @@ async def create_account(
     email_verified: bool = False,
 ) -> Account:
     """Validates everything before writing, so a refusal leaves no row behind."""
-    normalized = normalize_email(email)
-    check_password(password)
-    name = clean_display_name(display_name)
-    # Hashed before the email is looked up: a taken email costs the same time as a new one.
-    password_hash = await hash_password(password, may_refuse=True)
-    if await Account.exists(email=normalized):
-        raise conflict("An account with this email already exists", "email")
-    trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
-    try:
-        return await Account.create(
-            email=normalized,
-            display_name=name or normalized.split("@", 1)[0],
-            password_hash=password_hash,
-            kind=kind,
-            trial_ends_at=trial_ends_at,
-            email_verified_at=utcnow() if email_verified else None,
-        )
-    except IntegrityError:
-        raise conflict("An account with this email already exists", "email") from None
+    new = await prepare_account(email, password, display_name)
+    return await insert_account(new, kind, trial_days, email_verified=email_verified)
 
 
 async def authenticate(email: str, password: str) -> Account:

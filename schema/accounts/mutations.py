@@ -58,10 +58,10 @@ class AccountMutation:
             "Too many sign-ups from your address",
         )  # fmt: skip
 
+        new = await accounts.prepare_account(email, password, display_name)
+
         async def create() -> AccountModel:
-            account = await accounts.create_account(
-                email, password, display_name, AccountKind.TRIAL, settings.TRIAL_DAYS
-            )
+            account = await accounts.insert_account(new, AccountKind.TRIAL, settings.TRIAL_DAYS)
             await account_care.send_verification(account, settings.EMAIL_VERIFICATION_TTL_HOURS)
             return account
 
