@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from domain import outbox, versions
@@ -55,6 +56,10 @@ def is_verified(account: Account) -> bool:
     return account.email_verified_at is not None
 
 
+# Stands for "no account" where the same statements run whether or not one was found.
+NOBODY = uuid.UUID(int=0)
+
+
 async def _issue(account: Account, purpose: AccountTokenPurpose, ttl: timedelta) -> str:
     """A fresh token; any earlier live one of the same purpose stops working."""
     now = utcnow()
@@ -67,6 +72,14 @@ async def _issue(account: Account, purpose: AccountTokenPurpose, ttl: timedelta)
         expires_at=now + ttl,
     )  # fmt: skip
     return token
+
+
+async def _issue_nothing(purpose: AccountTokenPurpose) -> None:
+    """`_issue`'s statements for no account: one on each of its rows, changing nothing."""
+    await AccountToken.filter(account_id=NOBODY, purpose=purpose, used_at=None).update(
+        used_at=utcnow()
+    )
+    await AccountToken.exists(token_hash=_hash(secrets.token_urlsafe(32)))
 
 
 async def live_token(token: str, purpose: AccountTokenPurpose) -> AccountToken:
@@ -126,15 +139,31 @@ def require_verified(account: Account, message: str = VERIFY_BEFORE_INVITING) ->
 # -- passwords --------------------------------------------------------------------------
 
 
-async def request_password_reset(email: str, ttl_minutes: int) -> None:
-    """Emails a reset link if an account has this email; the caller answers the same
-    either way, so the answer tells nothing about who has an account."""
+@dataclass(frozen=True)
+class ResetBudget:
+    """Whether the email's budgets of reset emails (domain.rate_limit) have room left:
+    `any_email` for every address, `verified` for an account's own verified email."""
+
+    any_email: bool
+    verified: bool
+
+
+async def request_password_reset(email: str, ttl_minutes: int, budget: ResetBudget) -> None:
+    """Emails a reset link if an account has this email and the budget allows; the caller
+    answers the same either way, so the answer tells nothing about who has an account.
+    The work is the same too (same statements, one outbox job each time; a job for no
+    account sends nothing), so neither does the time the answer takes."""
     normalized = normalize_email(email)
     account = await Account.get_or_none(email=normalized)
-    if account is None:
-        return
-    token = await _issue(account, PASSWORD_RESET, timedelta(minutes=ttl_minutes))
-    await outbox.add(Job.PASSWORD_RESET_EMAIL, {"account_id": str(account.id), "token": token})
+    sends = account is not None and (budget.any_email or (is_verified(account) and budget.verified))
+    if account is not None and sends:
+        token = await _issue(account, PASSWORD_RESET, timedelta(minutes=ttl_minutes))
+        payload: dict[str, str | None] = {"account_id": str(account.id), "token": token}
+    else:
+        # Not even an earlier link is revoked: an exhausted budget must not undo it.
+        await _issue_nothing(PASSWORD_RESET)
+        payload = {"account_id": None}
+    await outbox.add(Job.PASSWORD_RESET_EMAIL, payload)
 
 
 async def reset_password(token: str, new_password: str) -> Account:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -16,8 +16,10 @@ from tortoise.exceptions import IntegrityError
 from domain import versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
+from domain.rate_limit import RateLimited
 from domain.tokens import token_hash
 from infra.adapters.tortoise_sqlite import from_row
+from infra.cpu_pool import BoundedPool, PoolBusy
 from models import Account, AccountKind, NotificationPreference, Session
 
 MIN_PASSWORD_LENGTH = 8
@@ -28,6 +30,10 @@ BAD_LOGIN = "Email or password is incorrect"
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Every hash and verification runs here, off the event loop and a few at a time
+# (sized from PASSWORD_HASH_THREADS and PASSWORD_HASH_BACKLOG by the gateway).
+hashing = BoundedPool("password-hash")
+BUSY = "Too many accounts are being created right now"
 
 
 def _check_syntax(address: str) -> str:
@@ -71,19 +77,66 @@ def clean_display_name(value: str | None, field: str = "displayName") -> str:
     return name
 
 
-async def hash_password(password: str) -> str:
-    # argon2 is deliberately slow; keep the event loop free while it runs.
-    return await asyncio.to_thread(_hasher.hash, password)
+async def hash_password(password: str, *, may_refuse: bool = False) -> str:
+    """argon2 is deliberately slow: it runs in the bounded pool. `may_refuse`: when the
+    pool's queue is full, RATE_LIMITED at once (sign-ups) rather than a long wait."""
+    hasher = _hasher  # read now: tests swap it for a cheaper one
+    try:
+        return await hashing.run(hasher.hash, password, may_refuse=may_refuse)
+    except PoolBusy:
+        raise RateLimited(BUSY, 1) from None
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
+    hasher = _hasher
+
     def _verify() -> bool:
         try:
-            return _hasher.verify(password_hash, password)
+            return hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(_verify)
+    return await hashing.run(_verify)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """Checked and hashed, ready to insert."""
+
+    email: str
+    password_hash: str
+    display_name: str
+
+
+async def prepare_account(email: str, password: str, display_name: str | None) -> NewAccount:
+    """Validation and the password hash, to run *before* the transaction: a transaction
+    that waits for argon2 holds a connection (SQLite's only one) meanwhile, and every
+    other request waits with it."""
+    normalized = normalize_email(email)
+    check_password(password)
+    name = clean_display_name(display_name)
+    # Hashed before the email is looked up: a taken email costs the same time as a new one.
+    password_hash = await hash_password(password, may_refuse=True)
+    return NewAccount(normalized, password_hash, name or normalized.split("@", 1)[0])
+
+
+async def insert_account(
+    new: NewAccount, kind: AccountKind, trial_days: int, *, email_verified: bool = False
+) -> Account:
+    if await Account.exists(email=new.email):
+        raise conflict("An account with this email already exists", "email")
+    trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
+    try:
+        return await Account.create(
+            email=new.email,
+            display_name=new.display_name,
+            password_hash=new.password_hash,
+            kind=kind,
+            trial_ends_at=trial_ends_at,
+            email_verified_at=utcnow() if email_verified else None,
+        )
+    except IntegrityError:
+        raise conflict("An account with this email already exists", "email") from None
 
 
 async def create_account(
@@ -96,25 +149,8 @@ async def create_account(
     email_verified: bool = False,
 ) -> Account:
     """Validates everything before writing, so a refusal leaves no row behind."""
-    normalized = normalize_email(email)
-    check_password(password)
-    name = clean_display_name(display_name)
-    # Hashed before the email is looked up: a taken email costs the same time as a new one.
-    password_hash = await hash_password(password)
-    if await Account.exists(email=normalized):
-        raise conflict("An account with this email already exists", "email")
-    trial_ends_at = utcnow() + timedelta(days=trial_days) if kind is AccountKind.TRIAL else None
-    try:
-        return await Account.create(
-            email=normalized,
-            display_name=name or normalized.split("@", 1)[0],
-            password_hash=password_hash,
-            kind=kind,
-            trial_ends_at=trial_ends_at,
-            email_verified_at=utcnow() if email_verified else None,
-        )
-    except IntegrityError:
-        raise conflict("An account with this email already exists", "email") from None
+    new = await prepare_account(email, password, display_name)
+    return await insert_account(new, kind, trial_days, email_verified=email_verified)
 
 
 async def authenticate(email: str, password: str) -> Account:

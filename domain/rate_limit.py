@@ -4,6 +4,10 @@ An attempt is counted *before* the work it guards (an atomic increment), so conc
 attempts cannot all slip under the limit; `attempt()` gives the count back when the work
 turns out not to be the kind the limit is about (a successful log-in, a valid token).
 Each limit's rule ("10/15 minutes;...") is a setting, named by `Limit.setting`.
+
+A limit keyed by something everyone shares (an email) is `shared`: it is charged only
+once the attempt's own limits (per address, per address and email) let it through, so
+attempts one address is already refused cannot use it up and lock everyone else out.
 """
 
 from __future__ import annotations
@@ -20,17 +24,27 @@ from domain.errors import DomainError, ErrorCode
 class Limit:
     name: str
     setting: str
+    shared: bool = False  # charged only after the attempt's other limits allowed it
 
 
 LOGIN_PER_ADDRESS_EMAIL = Limit("login-addr-email", "RATE_LIMIT_LOGIN_ADDRESS_EMAIL")
-LOGIN_PER_EMAIL = Limit("login-email", "RATE_LIMIT_LOGIN_EMAIL")
+LOGIN_PER_EMAIL = Limit("login-email", "RATE_LIMIT_LOGIN_EMAIL", shared=True)
 LOGIN_PER_ADDRESS = Limit("login-addr", "RATE_LIMIT_LOGIN_ADDRESS")
 SIGNUP_PER_ADDRESS = Limit("signup-addr", "RATE_LIMIT_SIGNUP_ADDRESS")
 INVITATIONS_PER_OWNER = Limit("invite-owner", "RATE_LIMIT_INVITATIONS_OWNER")
 TOKEN_GUESSES_PER_ADDRESS = Limit("token-addr", "RATE_LIMIT_TOKEN_ADDRESS")
 # Account care: reset and verification emails go to an address nobody has proved yet.
-PASSWORD_RESETS_PER_EMAIL = Limit("reset-email", "RATE_LIMIT_PASSWORD_RESET_EMAIL")
 PASSWORD_RESETS_PER_ADDRESS = Limit("reset-addr", "RATE_LIMIT_PASSWORD_RESET_ADDRESS")
+PASSWORD_RESETS_PER_ADDRESS_EMAIL = Limit(
+    "reset-addr-email", "RATE_LIMIT_PASSWORD_RESET_ADDRESS_EMAIL"
+)
+# Budgets of reset emails per email, spent silently (the answer never says whether an
+# account exists): any email gets the first; an account's own verified email, whose
+# mailbox is proven to be the owner's, gets the second, generous one.
+PASSWORD_RESET_EMAILS = Limit("reset-email", "RATE_LIMIT_PASSWORD_RESET_EMAIL", shared=True)
+PASSWORD_RESET_EMAILS_VERIFIED = Limit(
+    "reset-email-verified", "RATE_LIMIT_PASSWORD_RESET_VERIFIED_EMAIL", shared=True
+)
 VERIFICATION_RESENDS_PER_ACCOUNT = Limit("verify-resend", "RATE_LIMIT_VERIFICATION_RESEND_ACCOUNT")
 ACCOUNT_TOKEN_GUESSES_PER_ADDRESS = Limit("account-token-addr", "RATE_LIMIT_ACCOUNT_TOKEN_ADDRESS")
 
@@ -58,11 +72,18 @@ Check = tuple[Limit, str]
 
 
 async def take_all(limiter: RateLimiter, checks: Sequence[Check], message: str) -> None:
-    """Counts the attempt against every check; RateLimited if any is used up."""
-    waits = [await limiter.take(limit, key) for limit, key in checks]
-    refused = [w for w in waits if w is not None]
-    if refused:
-        raise RateLimited(message, max(refused))
+    """Counts the attempt against every check; RateLimited if any is used up. The shared
+    checks are charged only when every other check allowed the attempt."""
+    for stage in ([c for c in checks if not c[0].shared], [c for c in checks if c[0].shared]):
+        waits = [await limiter.take(limit, key) for limit, key in stage]
+        refused = [w for w in waits if w is not None]
+        if refused:
+            raise RateLimited(message, max(refused))
+
+
+def email_key(email: str) -> str:
+    """How an email names a rate-limit bucket: case and surrounding spaces do not matter."""
+    return email.strip().lower()[:320]
 
 
 @contextlib.asynccontextmanager
@@ -93,7 +114,7 @@ def token_refused(outcome: BaseException | None) -> bool:
 
 
 def log_in_checks(address: str, email: str) -> list[Check]:
-    email = email.strip().lower()[:320]
+    email = email_key(email)
     return [(LOGIN_PER_ADDRESS_EMAIL, f"{address}|{email}"), (LOGIN_PER_ADDRESS, address),
             (LOGIN_PER_EMAIL, email)]  # fmt: skip
 

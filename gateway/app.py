@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
-from domain import delivery_metrics
+from domain import accounts, delivery_metrics
 from domain.clock import utcnow
 from domain.migrations import ensure_migrated
 from gateway import redis as redis_client
@@ -42,6 +42,7 @@ from workers.dispatch import RedisAfterCommit
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     install_log_redaction()
+    accounts.hashing.configure(settings.PASSWORD_HASH_THREADS, settings.PASSWORD_HASH_BACKLOG)
     redis_options = RedisOptions.of(settings)  # every Redis client below is built from it
     redis = redis_client.connect(redis_options, settings.queue_name)
     services = Services(

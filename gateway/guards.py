@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.request_ids import request_id_for
+from infra import logs
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class RequestGuards:
                 await send_error(send, 413, "VALIDATION", self._too_large(), request_id)
         except TimeoutError:
             log.warning("request %s %s timed out (request %s)", scope.get("method"),
-                        _redacted_path(scope.get("path", "")), request_id)  # fmt: skip
+                        logs.redact_request_path(scope.get("path", "")), request_id)  # fmt: skip
             if not started:
                 await send_error(
                     send, 504, "TIMEOUT",
@@ -116,26 +116,6 @@ def _with_html_headers(message: Message) -> Message:
     return {**message, "headers": headers}
 
 
-def _redacted_path(path: str) -> str:
-    """`/invitations/<token>...` without the token: a path in a log must not open a door."""
-    if path.startswith("/invitations/"):
-        rest = path[len("/invitations/") :]
-        _, slash, tail = rest.partition("/")
-        return f"/invitations/<token>{slash}{tail}"
-    return path
-
-
-class RedactTokens(logging.Filter):
-    """For uvicorn's access log, whose arguments are (client, method, path, version, status)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args: Any = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], _redacted_path(args[2]), *args[3:])
-        return True
-
-
 def install_log_redaction() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactTokens) for f in access.filters):
-        access.addFilter(RedactTokens())
+    """No link token in uvicorn's logs, whatever formats them (infra.logs)."""
+    logs.install_redaction()

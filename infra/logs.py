@@ -5,6 +5,11 @@ sane incoming `X-Request-Id`, or made up), written into the payload of every out
 the request causes, and set again by the worker while it runs that job; so one id
 follows a change from the mutation to its emails. Standard-library logging throughout:
 uvicorn, arq and Tortoise log through the same formatter.
+
+No line carries a live link token: the segment after each path of `TOKEN_PATHS` (the
+emailed invitation, password-reset and verification links) is written `<token>`,
+whichever logger wrote it (a token read from a log reset a password, issue 19), and
+uvicorn's access log drops the values of query strings (GraphQL over GET may carry one).
 """
 
 from __future__ import annotations
@@ -31,6 +36,70 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "color_message",
     "taskName",
 }
+
+
+# Paths whose next segment is a secret: the links emailed by the service. A new kind of
+# emailed link adds its path here (tests/security/test_log_redaction.py checks the routes).
+TOKEN_PATHS = ("/invitations/", "/account/reset-password/", "/account/verify-email/")
+_TOKEN_IN_PATH = re.compile(
+    "(" + "|".join(re.escape(p) for p in TOKEN_PATHS) + r")[^/\s?#\"'<>\\]+"
+)
+REDACTED = "<token>"
+
+
+def redact(text: str) -> str:
+    """`text` with the token of every emailed link replaced by `<token>`."""
+    return _TOKEN_IN_PATH.sub(rf"\1{REDACTED}", text) if "/" in text else text
+
+
+def redact_request_path(path: str) -> str:
+    """A request target as a log may show it: link tokens out, query-string values out
+    (`/graphql?query=...&variables=...` becomes `/graphql?query=-&variables=-`)."""
+    path, mark, query = path.partition("?")
+    if not mark:
+        return redact(path)
+    names = [part.partition("=")[0] for part in query.split("&") if part]
+    return redact(path) + "?" + "&".join(f"{redact(name)[:40]}=-" for name in names)
+
+
+class RedactAccessLog(logging.Filter):
+    """For uvicorn's access log, whose arguments are (client, method, path, version,
+    status): the path redacted in place, so that any formatter (uvicorn's own when it
+    runs with its default log config) prints it without the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args: Any = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_request_path(args[2]), *args[3:])
+        return True
+
+
+class RedactSecrets(logging.Filter):
+    """For any other logger whose lines another formatter may print (uvicorn's errors):
+    the message and the traceback redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_redaction() -> None:
+    """On uvicorn's own loggers, whoever configured the handlers."""
+    filters: list[tuple[str, type[logging.Filter]]] = [
+        ("uvicorn.access", RedactAccessLog),
+        ("uvicorn.error", RedactSecrets),
+    ]
+    for name, kind in filters:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 
 
 def current_request_id() -> str | None:
@@ -78,8 +147,8 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD and key not in entry and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
+        return redact(json.dumps(entry, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -89,7 +158,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         rid = _request_id.get()
         record.rid = f" [{rid}]" if rid else ""
-        return super().format(record)
+        return redact(super().format(record))
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
@@ -105,6 +174,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
         lib = logging.getLogger(name)
         lib.handlers.clear()
         lib.propagate = True
+    install_redaction()
     # Tortoise logs every SQL statement at DEBUG; keep it at INFO unless asked for.
     logging.getLogger("tortoise").setLevel(max(logging.INFO, root.level))
     # asyncpg logs a traceback each time it fails to refill its pool during an outage;

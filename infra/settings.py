@@ -112,15 +112,26 @@ class Settings(BaseSettings):
     RATE_LIMIT_LOGIN_ADDRESS_EMAIL: str = "10/15 minutes"
     RATE_LIMIT_LOGIN_ADDRESS: str = "50/15 minutes"
     RATE_LIMIT_LOGIN_EMAIL: str = "100/hour"
-    RATE_LIMIT_SIGNUP_ADDRESS: str = "600/minute"
+    # Sign-ups hash a password (argon2, CPU-heavy): the contract's 600 a minute from one
+    # address holds for a burst (an office behind one NAT), but not hour after hour.
+    RATE_LIMIT_SIGNUP_ADDRESS: str = "600/minute;1200/hour"
     RATE_LIMIT_INVITATIONS_OWNER: str = "100/hour"
     RATE_LIMIT_TOKEN_ADDRESS: str = "30/15 minutes"
     # Account care: reset and verification emails go to an address nobody has proved yet;
     # account tokens (verification, password reset) presented from one address.
-    RATE_LIMIT_PASSWORD_RESET_EMAIL: str = "5/hour"
+    # Password resets: refused (RATE_LIMITED) per address and per address and email;
+    # beyond an email's budget the answer stays the same and no email leaves, except to
+    # an account's own verified email, which has a budget of its own (security.md).
     RATE_LIMIT_PASSWORD_RESET_ADDRESS: str = "30/hour"
+    RATE_LIMIT_PASSWORD_RESET_ADDRESS_EMAIL: str = "5/hour"
+    RATE_LIMIT_PASSWORD_RESET_EMAIL: str = "5/hour"
+    RATE_LIMIT_PASSWORD_RESET_VERIFIED_EMAIL: str = "50/hour"
     RATE_LIMIT_VERIFICATION_RESEND_ACCOUNT: str = "5/hour"
     RATE_LIMIT_ACCOUNT_TOKEN_ADDRESS: str = "30/15 minutes"
+    # Password hashing and verification run in their own thread pool (infra/cpu_pool.py):
+    # this many at once, this many more waiting; a sign-up beyond that is RATE_LIMITED.
+    PASSWORD_HASH_THREADS: int = Field(default=2, ge=1)
+    PASSWORD_HASH_BACKLOG: int = Field(default=16, ge=0)
     # Operations (issue 10).
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"

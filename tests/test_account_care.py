@@ -114,18 +114,25 @@ async def test_reset_password_by_token_is_single_use_and_ends_sessions(gql: Grap
     assert again["errors"][0]["code"] == "INVALID_TOKEN"
 
 
+async def _reset_emails() -> int:
+    """Outbox jobs that will email a link (a request for no account enqueues one that
+    sends nothing: the same work either way)."""
+    jobs = await OutboxJob.filter(job="password_reset_email")
+    return sum(1 for job in jobs if job.payload.get("account_id"))
+
+
 async def test_request_password_reset_same_answer_and_rate_limited(gql: GraphQLClient) -> None:
     user = await sign_up(gql, "Ray")
     known = (await gql(REQUEST_RESET, email=user.email)).ok("requestPasswordReset")
     unknown = (await gql(REQUEST_RESET, email="no-one@collab.example")).ok("requestPasswordReset")
     assert known == unknown
-    assert await OutboxJob.filter(job="password_reset_email").count() == 1
+    assert await _reset_emails() == 1
     answers = [
         (await gql(REQUEST_RESET, email=user.email)).payload("requestPasswordReset")
         for _ in range(5)
     ]
     assert answers[-1]["errors"] == [{"code": "RATE_LIMITED"}]
-    assert await OutboxJob.filter(job="password_reset_email").count() == 5  # 5 per hour
+    assert await _reset_emails() == 5  # 5 per hour from one address
 
 
 async def test_verify_email_by_token_and_invitations_need_a_verified_email(

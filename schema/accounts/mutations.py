@@ -58,10 +58,10 @@ class AccountMutation:
             "Too many sign-ups from your address",
         )  # fmt: skip
 
+        new = await accounts.prepare_account(email, password, display_name)
+
         async def create() -> AccountModel:
-            account = await accounts.create_account(
-                email, password, display_name, AccountKind.TRIAL, settings.TRIAL_DAYS
-            )
+            account = await accounts.insert_account(new, AccountKind.TRIAL, settings.TRIAL_DAYS)
             await account_care.send_verification(account, settings.EMAIL_VERIFICATION_TTL_HOURS)
             return account
 
@@ -110,13 +110,19 @@ class AccountMutation:
     @returns_payload(RequestPasswordResetPayload)
     async def request_password_reset(self, info: Info, email: str) -> RequestPasswordResetPayload:
         context = info.context
-        checks = [(rate_limit.PASSWORD_RESETS_PER_ADDRESS, context.client_address),
-                  (rate_limit.PASSWORD_RESETS_PER_EMAIL, email.strip().lower()[:320])]  # fmt: skip
-        await rate_limit.take_all(
-            context.services.limiter, checks, "Too many password reset requests"
-        )  # fmt: skip
+        limiter, address = context.services.limiter, context.client_address
+        key = rate_limit.email_key(email)
+        # Refusals depend on the caller's address and the email typed, never on whether
+        # an account has it; the email's budgets are spent silently (same answer).
+        checks = [(rate_limit.PASSWORD_RESETS_PER_ADDRESS, address),
+                  (rate_limit.PASSWORD_RESETS_PER_ADDRESS_EMAIL, f"{address}|{key}")]  # fmt: skip
+        await rate_limit.take_all(limiter, checks, "Too many password reset requests")
+        budget = account_care.ResetBudget(
+            any_email=await limiter.take(rate_limit.PASSWORD_RESET_EMAILS, key) is None,
+            verified=await limiter.take(rate_limit.PASSWORD_RESET_EMAILS_VERIFIED, key) is None,
+        )
         minutes = context.settings.PASSWORD_RESET_TTL_MINUTES
-        await context.commit(lambda: account_care.request_password_reset(email, minutes))
+        await context.commit(lambda: account_care.request_password_reset(email, minutes, budget))
         return RequestPasswordResetPayload(message=RESET_REQUESTED.format(minutes=minutes))
 
     @strawberry.mutation(
