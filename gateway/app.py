@@ -16,6 +16,7 @@ from tortoise import Tortoise
 from domain import delivery_metrics
 from domain.clock import utcnow
 from domain.migrations import ensure_migrated
+from gateway import metrics_access
 from gateway import redis as redis_client
 from gateway.cached_reads import CachedReads
 from gateway.dashboard import Dashboard
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(body, status_code=503 if down else 200)
 
     async def metrics_endpoint(request: Request) -> Response:
+        refused = metrics_access.refusal(request, settings)
+        if refused is not None:
+            return refused
         try:
             extra = await delivery_metrics.outbox_families(utcnow())
         except Exception:  # database away: the process metrics still answer

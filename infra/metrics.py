@@ -10,9 +10,9 @@ labels stay in this one file.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-import threading
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -63,29 +63,41 @@ OUTAGES = Counter(
     "collab_dependency_outages", "Outages of a dependency seen by this process.", ["dependency"]
 )
 
-# Operation names come from clients: keep the label set bounded.
-_MAX_OPERATIONS = 200
+# Operation names come from clients: only names a known client sends become labels, so no
+# client can grow the label set (first come, first labelled would also let a flood of
+# made-up names push the real ones out). The dashboard's operations (web/src; a test keeps
+# this list in step with it), plus METRICS_OPERATIONS for other clients (mobile apps).
+DASHBOARD_OPERATIONS = frozenset({
+    "AcceptInvitation", "ActivateMember", "AddToGroup", "AuditScreen", "CloneEnvironment",
+    "CopyMember", "CreateEnvironment", "CreateGroup", "CreateRole", "DeleteEnvironment",
+    "DeleteGroup", "DeleteRole", "EnvironmentsScreen", "ExplainAccess", "InviteMember",
+    "LeaveCollaboration", "LogIn", "LogOut", "Me", "MembersScreen", "MoveGroup",
+    "ReinviteMember", "RejectInvitation", "RemoveFromGroup", "RemoveMember", "RenameGroup",
+    "ResendInvitation", "RestartNodes", "RolesScreen", "SharedWithMe", "SharedWithMeChanged",
+    "SignUp", "StartEnvironment", "StopEnvironment", "SuspendMember", "UpdateMember",
+    "UpdateRole",
+})  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_seen_operations: set[str] = set()
-_seen_lock = threading.Lock()
 
 
-def operation_label(name: str | None) -> str:
+@functools.lru_cache(maxsize=8)
+def known_operations(extra: str = "") -> frozenset[str]:
+    """The dashboard's names plus `extra` (comma-separated: the METRICS_OPERATIONS setting)."""
+    names = {n.strip() for n in extra.split(",")}
+    return DASHBOARD_OPERATIONS | {n for n in names if _NAME.match(n)}
+
+
+def operation_label(name: str | None, known: frozenset[str] = DASHBOARD_OPERATIONS) -> str:
     if not name:
         return "anonymous"
-    if not _NAME.match(name):
-        return "invalid"
-    with _seen_lock:
-        if name in _seen_operations:
-            return name
-        if len(_seen_operations) >= _MAX_OPERATIONS:
-            return "other"
-        _seen_operations.add(name)
-    return name
+    return name if name in known else "other"
 
 
-def observe_request(operation: str | None, kind: str, seconds: float) -> None:
-    REQUEST_SECONDS.labels(operation_label(operation), kind).observe(seconds)
+def observe_request(
+    operation: str | None, kind: str, seconds: float,
+    known: frozenset[str] = DASHBOARD_OPERATIONS,
+) -> None:  # fmt: skip
+    REQUEST_SECONDS.labels(operation_label(operation, known), kind).observe(seconds)
 
 
 def error(code: str, kind: str = "graphql") -> None:
