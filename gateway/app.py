@@ -69,9 +69,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await ensure_migrated()
             collector.tune(settings.GC_GEN0_THRESHOLD)
             probe = asyncio.create_task(dependencies.watch_forever(), name="dependency-probe")
+            stop_metrics = metrics_access.serve_port(settings)
             try:
                 yield
             finally:
+                if stop_metrics is not None:
+                    await asyncio.to_thread(stop_metrics)
                 dependencies.stopped = True
                 probe.cancel()
                 await asyncio.wait({probe}, timeout=5)

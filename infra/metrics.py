@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,7 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -162,11 +162,33 @@ def _registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def serve_http(port: int, host: str = "0.0.0.0") -> None:
-    """For processes without a web server of their own (the worker): /metrics on a port."""
+class _WithExtra(Collector):
+    """This process's metrics plus families computed at each scrape."""
+
+    def __init__(self, base: Collector, extra: Callable[[], Iterable[GaugeMetricFamily]]):
+        self.base, self.extra = base, extra
+
+    def collect(self) -> Iterable[Metric]:
+        yield from self.base.collect()
+        yield from self.extra()
+
+
+def serve_http(
+    port: int, host: str = "0.0.0.0",
+    extra: Callable[[], Iterable[GaugeMetricFamily]] | None = None,
+) -> Callable[[], None]:  # fmt: skip
+    """/metrics on a port of its own, in a thread (the worker's WORKER_METRICS_PORT, the
+    gateway's METRICS_PORT); answers the function that stops it."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=host, registry=_registry())
+    source = _registry() if extra is None else _WithExtra(_registry(), extra)
+    server, _ = start_http_server(port, addr=host, registry=source)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
 
 
 def render(extra: Iterable[GaugeMetricFamily] = ()) -> bytes:

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # (404) in production. Operation names other clients send (comma-separated) that may
     # label latency metrics besides the dashboard's; any other name is labelled "other".
     METRICS_TOKEN: str | None = None
+    # The gateway also serves /metrics, without a token, on this port (0: none) and
+    # interface: a scraper on a private network, the public port closed to it.
+    METRICS_PORT: int = 0
+    METRICS_HOST: str = "127.0.0.1"
     METRICS_OPERATIONS: str = ""
 
     @model_validator(mode="after")

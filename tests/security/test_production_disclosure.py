@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
+
 from infra.metrics import DASHBOARD_OPERATIONS
 from tests.security.test_query_limits import dashboard_documents
+from tests.utils.processes import free_port
 
 PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-for-tests-0123456789",
               "PUBLIC_URL": "https://collab.example.com"}  # fmt: skip
@@ -90,3 +93,15 @@ async def test_made_up_operation_names_are_labelled_other(app_factory):
 
 def test_the_known_names_are_the_dashboards():
     assert set(dashboard_documents()) == DASHBOARD_OPERATIONS
+
+
+async def test_production_metrics_on_a_port_of_their_own(app_factory):
+    """METRICS_PORT: the public port answers 404, the metrics port (loopback by default)
+    serves everything, the outbox gauges read from the database included."""
+    port = free_port()
+    http = await app_factory(**PRODUCTION, METRICS_PORT=port)
+    assert (await http.get("/metrics")).status_code == 404
+    async with httpx.AsyncClient(timeout=10) as scraper:
+        scraped = await scraper.get(f"http://127.0.0.1:{port}/metrics")
+    assert scraped.status_code == 200
+    assert "collab_errors_total" in scraped.text and "collab_outbox_depth" in scraped.text
