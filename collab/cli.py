@@ -59,13 +59,13 @@ def serve(
     drains it: see gateway/server.py."""
     settings = _ready_to_run()
     from gateway.app import create_app
+    from gateway.server import forwarded_options
     from gateway.server import serve as run_server
 
-    proxies = settings.TRUSTED_PROXIES  # X-Forwarded-For is believed from these only
     run_server(create_app(settings), host=host, port=port,
                grace=settings.GATEWAY_SHUTDOWN_GRACE_SECONDS, access_log=access_log,
-               proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
-               ws_max_size=settings.MAX_BODY_BYTES)  # fmt: skip
+               ws_max_size=settings.MAX_BODY_BYTES,
+               **forwarded_options(settings.TRUSTED_PROXIES))  # fmt: skip
 
 
 @app.command()

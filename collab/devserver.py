@@ -76,9 +76,12 @@ async def run_dev(
     await migrations.apply(settings.DATABASE_URL)
 
     from gateway.app import create_app
+    from gateway.server import forwarded_options
     from workers.settings import worker
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
+    config = uvicorn.Config(create_app(settings), host=host, port=port,
+                            **forwarded_options(settings.TRUSTED_PROXIES))  # fmt: skip
+    server = uvicorn.Server(config)
     arq_worker = worker(settings)
     built = (settings.dashboard_dir / "index.html").is_file()
     print(f"collab dev: dashboard at http://{host}:{port}/app"

@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
-from domain import versions
+from domain import user_text, versions
 from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode, conflict, validation
 from domain.rate_limit import RateLimited
@@ -74,7 +74,7 @@ def clean_display_name(value: str | None, field: str = "displayName") -> str:
     name = (value or "").strip()
     if len(name) > MAX_DISPLAY_NAME:
         raise validation(f"At most {MAX_DISPLAY_NAME} characters", field)
-    return name
+    return user_text.check_name(name, field)
 
 
 async def hash_password(password: str, *, may_refuse: bool = False) -> str:

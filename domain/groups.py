@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
-from domain import access, audit, outbox, sharing
+from domain import access, audit, outbox, sharing, user_text
 from domain.environments import ancestry, members_reached, refuse_foreign
 from domain.errors import conflict, invalid_state, not_found, validation
 from domain.previews import AccessEffect
@@ -35,9 +35,7 @@ def check_name(name: str, field: str = "name") -> str:
         raise validation("Give the group a name", field)
     if len(cleaned) > MAX_NAME:
         raise validation(f"At most {MAX_NAME} characters", field)
-    if any(ord(c) < 32 for c in cleaned):
-        raise validation("No control characters", field)
-    return cleaned
+    return user_text.check_name(cleaned, field)
 
 
 async def owned_group(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
-from domain import outbox
+from domain import outbox, user_text
 from domain.errors import DomainError, ErrorCode, conflict, invalid_state, not_found, validation
 from domain.policies import ALL_CODES, COLLABORATORS_MANAGE
 from models import Account, Member, MemberStatus, Role, RolePolicy, ShareRole
@@ -44,8 +44,9 @@ def _clean(draft: RoleDraft) -> CleanRole:
     name = (draft.name or "").strip()
     if not name:
         raise validation("Give the role a name", "name")
-    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
-        raise validation(f"At most {MAX_NAME} printable characters", "name")
+    if len(name) > MAX_NAME:
+        raise validation(f"At most {MAX_NAME} characters", "name")
+    user_text.check_name(name, "name")
     description = (draft.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise validation(f"At most {MAX_DESCRIPTION} characters", "description")

@@ -16,6 +16,7 @@ from tortoise import Tortoise
 from domain import accounts, delivery_metrics
 from domain.clock import utcnow
 from domain.migrations import ensure_migrated
+from gateway import metrics_access
 from gateway import redis as redis_client
 from gateway.cached_reads import CachedReads
 from gateway.dashboard import Dashboard
@@ -71,9 +72,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await ensure_migrated()
             collector.tune(settings.GC_GEN0_THRESHOLD)
             probe = asyncio.create_task(dependencies.watch_forever(), name="dependency-probe")
+            stop_metrics = metrics_access.serve_port(settings)
             try:
                 yield
             finally:
+                if stop_metrics is not None:
+                    await asyncio.to_thread(stop_metrics)
                 dependencies.stopped = True
                 probe.cancel()
                 await asyncio.wait({probe}, timeout=5)
@@ -96,6 +100,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(body, status_code=503 if down else 200)
 
     async def metrics_endpoint(request: Request) -> Response:
+        refused = metrics_access.refusal(request, settings)
+        if refused is not None:
+            return refused
         try:
             extra = await delivery_metrics.outbox_families(utcnow())
         except Exception:  # database away: the process metrics still answer

@@ -2,12 +2,16 @@
 
 Messages land in `<data dir>/mail/*.eml` (COLLAB_DATA_DIR, default `var`), readable with
 any mail client, and in development the gateway lists them at `GET /dev/mail`.
-Nothing here is mounted or started in production.
+Nothing here is mounted or started in production. The page shows every link the service
+emailed (verification, password reset, invitations) without a log-in, so it answers
+requests from this machine only (a loopback client address; see TRUSTED_PROXIES for how
+the address is found), whatever interface the gateway listens on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import re
 import time
@@ -67,14 +71,37 @@ def _body(message: EmailMessage, kind: str) -> str | None:
     return None if part is None else str(part.get_content())
 
 
+WARNING = (
+    "<p role='note' style='background:#fff3cd;padding:.6rem 1rem;border:1px solid #e0c36c'>"
+    "<strong>Development only.</strong> This page shows every email the service sent, "
+    "links to verify accounts, reset passwords and accept invitations included, without a "
+    "log-in. It answers requests from this machine only. Production "
+    "(<code>ENVIRONMENT=production</code>) does not serve it.</p>"
+)
+
+
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:2rem}td{padding:.2rem .8rem}"
         "pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}</style></head>"
-        f"<body><p><a href='/dev/mail'>All mail</a> · development only</p>{body}</body></html>",
+        f"<body><p><a href='/dev/mail'>All mail</a> · development only</p>{WARNING}{body}"
+        "</body></html>",
         status_code=status,
     )
+
+
+def from_this_machine(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refused() -> HTMLResponse:
+    return _page("Forbidden", "<h1>Only from this machine</h1><p>Caught development mail "
+                 "is shown to requests from a loopback address only.</p>", 403)  # fmt: skip
 
 
 def dev_mail_routes(directory: Path | None = None) -> list[Route]:
@@ -84,6 +111,8 @@ def dev_mail_routes(directory: Path | None = None) -> list[Route]:
         return directory or mail_dir()
 
     async def index(request: Request) -> Response:
+        if not from_this_machine(request):
+            return _refused()
         files = sorted(folder().glob("*.eml"), reverse=True) if folder().is_dir() else []
         rows = []
         for path in files[:500]:
@@ -99,6 +128,8 @@ def dev_mail_routes(directory: Path | None = None) -> list[Route]:
                                  f"<p>Stored in {escape(str(folder()))}</p><table>{table}</table>")  # fmt: skip
 
     async def show(request: Request) -> Response:
+        if not from_this_machine(request):
+            return _refused()
         name = request.path_params["name"]
         path = folder() / name
         if not NAME.match(name) or not path.is_file():

@@ -41,8 +41,17 @@ def find_drain(app: Any) -> Drain | None:
     return drain if isinstance(drain, Drain) else None
 
 
+def forwarded_options(trusted_proxies: str) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from the listed proxies only (TRUSTED_PROXIES);
+    with none listed it is ignored and the peer is the client. uvicorn's own default
+    trusts 127.0.0.1, which lets anyone on the host (or anything it proxies without
+    rewriting the header) pick a new address per request and escape per-address limits."""
+    proxies = trusted_proxies.strip()
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+
+
 def serve(app: Any, *, host: str, port: int, grace: float, **options: Any) -> None:
-    options.setdefault("proxy_headers", True)
+    options.setdefault("proxy_headers", False)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None,
         timeout_graceful_shutdown=max(1, round(grace)), **options,

@@ -10,10 +10,10 @@ labels stay in this one file.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,7 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -63,29 +63,41 @@ OUTAGES = Counter(
     "collab_dependency_outages", "Outages of a dependency seen by this process.", ["dependency"]
 )
 
-# Operation names come from clients: keep the label set bounded.
-_MAX_OPERATIONS = 200
+# Operation names come from clients: only names a known client sends become labels, so no
+# client can grow the label set (first come, first labelled would also let a flood of
+# made-up names push the real ones out). The dashboard's operations (web/src; a test keeps
+# this list in step with it), plus METRICS_OPERATIONS for other clients (mobile apps).
+DASHBOARD_OPERATIONS = frozenset({
+    "AcceptInvitation", "ActivateMember", "AddToGroup", "AuditScreen", "CloneEnvironment",
+    "CopyMember", "CreateEnvironment", "CreateGroup", "CreateRole", "DeleteEnvironment",
+    "DeleteGroup", "DeleteRole", "EnvironmentsScreen", "ExplainAccess", "InviteMember",
+    "LeaveCollaboration", "LogIn", "LogOut", "Me", "MembersScreen", "MoveGroup",
+    "ReinviteMember", "RejectInvitation", "RemoveFromGroup", "RemoveMember", "RenameGroup",
+    "ResendInvitation", "RestartNodes", "RolesScreen", "SharedWithMe", "SharedWithMeChanged",
+    "SignUp", "StartEnvironment", "StopEnvironment", "SuspendMember", "UpdateMember",
+    "UpdateRole",
+})  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_seen_operations: set[str] = set()
-_seen_lock = threading.Lock()
 
 
-def operation_label(name: str | None) -> str:
+@functools.lru_cache(maxsize=8)
+def known_operations(extra: str = "") -> frozenset[str]:
+    """The dashboard's names plus `extra` (comma-separated: the METRICS_OPERATIONS setting)."""
+    names = {n.strip() for n in extra.split(",")}
+    return DASHBOARD_OPERATIONS | {n for n in names if _NAME.match(n)}
+
+
+def operation_label(name: str | None, known: frozenset[str] = DASHBOARD_OPERATIONS) -> str:
     if not name:
         return "anonymous"
-    if not _NAME.match(name):
-        return "invalid"
-    with _seen_lock:
-        if name in _seen_operations:
-            return name
-        if len(_seen_operations) >= _MAX_OPERATIONS:
-            return "other"
-        _seen_operations.add(name)
-    return name
+    return name if name in known else "other"
 
 
-def observe_request(operation: str | None, kind: str, seconds: float) -> None:
-    REQUEST_SECONDS.labels(operation_label(operation), kind).observe(seconds)
+def observe_request(
+    operation: str | None, kind: str, seconds: float,
+    known: frozenset[str] = DASHBOARD_OPERATIONS,
+) -> None:  # fmt: skip
+    REQUEST_SECONDS.labels(operation_label(operation, known), kind).observe(seconds)
 
 
 def error(code: str, kind: str = "graphql") -> None:
@@ -150,11 +162,33 @@ def _registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def serve_http(port: int, host: str = "0.0.0.0") -> None:
-    """For processes without a web server of their own (the worker): /metrics on a port."""
+class _WithExtra(Collector):
+    """This process's metrics plus families computed at each scrape."""
+
+    def __init__(self, base: Collector, extra: Callable[[], Iterable[GaugeMetricFamily]]):
+        self.base, self.extra = base, extra
+
+    def collect(self) -> Iterable[Metric]:
+        yield from self.base.collect()
+        yield from self.extra()
+
+
+def serve_http(
+    port: int, host: str = "0.0.0.0",
+    extra: Callable[[], Iterable[GaugeMetricFamily]] | None = None,
+) -> Callable[[], None]:  # fmt: skip
+    """/metrics on a port of its own, in a thread (the worker's WORKER_METRICS_PORT, the
+    gateway's METRICS_PORT); answers the function that stops it."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=host, registry=_registry())
+    source = _registry() if extra is None else _WithExtra(_registry(), extra)
+    server, _ = start_http_server(port, addr=host, registry=source)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
 
 
 def render(extra: Iterable[GaugeMetricFamily] = ()) -> bytes:

@@ -146,6 +146,16 @@ class Settings(BaseSettings):
     # `collab worker` serves its own /metrics on this port (0: none; the gateway's
     # /metrics includes workers on the same host when PROMETHEUS_MULTIPROC_DIR is shared).
     WORKER_METRICS_PORT: int = 0
+    # The gateway's /metrics: with METRICS_TOKEN set, only for `Authorization: Bearer
+    # <token>` (401 otherwise, in every mode); without it, open in development and absent
+    # (404) in production. Operation names other clients send (comma-separated) that may
+    # label latency metrics besides the dashboard's; any other name is labelled "other".
+    METRICS_TOKEN: str | None = None
+    # The gateway also serves /metrics, without a token, on this port (0: none) and
+    # interface: a scraper on a private network, the public port closed to it.
+    METRICS_PORT: int = 0
+    METRICS_HOST: str = "127.0.0.1"
+    METRICS_OPERATIONS: str = ""
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

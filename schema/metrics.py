@@ -25,7 +25,9 @@ class OperationMetrics(SchemaExtension):
             kind = context.operation_type.value
         except Exception:  # the document did not parse: there is no operation
             kind = "invalid"
-        metrics.observe_request(context.operation_name, kind, time.perf_counter() - started)
+        settings = getattr(context.context, "settings", None)
+        known = metrics.known_operations(settings.METRICS_OPERATIONS if settings else "")
+        metrics.observe_request(context.operation_name, kind, time.perf_counter() - started, known)
         result = context.result
         for error in getattr(result, "errors", None) or ():
             metrics.error(_code(error))

@@ -31,6 +31,7 @@ from schema.platform.mutations import PlatformMutation
 from schema.roles.mutations import RoleMutation
 from schema.roles.queries import RoleQuery
 from schema.subscriptions import SharedWithMeSubscription
+from schema.suggestions import HideSuggestions
 from schema.validation import LimitedValidation
 
 
@@ -72,6 +73,7 @@ schema = CollabSchema(
     extensions=[
         OperationMetrics,
         HideInternalErrors,
+        HideSuggestions,
         QueryLimits,
         # A fresh extension per request; the caches behind them are shared per size.
         lambda: ParsedDocuments(maxsize=256),

@@ -1,9 +1,11 @@
 """Email templates: every email has a plain-text and an HTML part saying the same thing.
 
-Values from users (names, messages) are escaped in the HTML part and quoted verbatim in
-the text part; subjects are flattened to one line here, and the mailer
-(`workers/mailer.py`, which writes messages directly) refuses any header value with a
-line break.
+Values from users: names are shown as quoted data (“Olga Owner”), on one line, without
+control or text-direction characters (domain.user_text), in the subject and both parts,
+whatever the row holds; HTML escapes everything. An alert's message is quoted verbatim in
+the body (the contract says so). Subjects are flattened to one line here, and the
+renderer (`workers/rendering.py`, which writes messages directly) refuses any header
+value with a line break.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
+from domain.user_text import plain, quoted
 from workers.mailer import Email
 
 
@@ -23,14 +26,14 @@ class SharedItem:
 
 def _one_line(value: str, limit: int = 120) -> str:
     """For subjects: line breaks and runaway lengths never reach a header."""
-    flat = " ".join(value.split())
+    flat = plain(value)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _quoted(name: str, limit: int = 40) -> str:
     """A name someone typed, in a subject: quoted and short, so it reads as a name and
     cannot pose as the sentence around it ("Your bank: verify at evil.example ...")."""
-    flat = " ".join(name.replace('"', "'").split())
+    flat = plain(name).replace('"', "'")
     return f'"{flat if len(flat) <= limit else flat[: limit - 1] + "…"}"'
 
 
@@ -55,20 +58,22 @@ def invitation(
     subject = _one_line(f"{_quoted(who)} invited you to collaborate on their environments")
     if reminder:
         subject = _one_line(f"Reminder: {subject}")
-    lines = [f"{who} ({owner_email}) invited you to collaborate on their environments.", ""]
+    lines = [f"{quoted(who)} ({plain(owner_email)}) invited you to collaborate on their "
+             "environments.", ""]  # fmt: skip
     if items:
         lines.append("Shared with you:")
-        lines += [f"  - {i.label} ({', '.join(i.roles) or 'no role'})" for i in items]
+        lines += [f"  - {plain(i.label)} ({plain(', '.join(i.roles)) or 'no role'})" for i in items]
     else:
         lines.append("Nothing is shared yet; the owner can share environments later.")
     lines += ["", f"Accept or reject the invitation: {link}",
               f"The link works once and expires on {_date(expires_at)}."]  # fmt: skip
     item_html = "".join(
-        f"<li>{escape(i.label)} <small>({escape(', '.join(i.roles) or 'no role')})</small></li>"
+        f"<li>{escape(plain(i.label))} "
+        f"<small>({escape(plain(', '.join(i.roles)) or 'no role')})</small></li>"
         for i in items
     )
     html = _html(subject, (
-        f"<p><strong>{escape(who)}</strong> ({escape(owner_email)}) invited you to collaborate "
+        f"<p><strong>{escape(plain(who))}</strong> ({escape(owner_email)}) invited you to collaborate "
         "on their environments.</p>"
         + (f"<p>Shared with you:</p><ul>{item_html}</ul>" if items
            else "<p>Nothing is shared yet; the owner can share environments later.</p>")
@@ -89,7 +94,7 @@ DECISION_SUBJECTS = {
 def decision(*, key: str, to: str, member_email: str, member_name: str | None,
              decision: str) -> Email:  # fmt: skip
     subject = _one_line(DECISION_SUBJECTS[decision].format(email=member_email), 200)
-    alias = f" ({member_name})" if member_name else ""
+    alias = f" ({quoted(member_name)})" if member_name and plain(member_name) else ""
     if decision == "left":
         text = (
             f"{member_email}{alias} left your collaboration and no longer sees your environments."
@@ -101,12 +106,13 @@ def decision(*, key: str, to: str, member_email: str, member_name: str | None,
 
 def share_notice(*, key: str, to: str, owner_name: str, environment_name: str,
                  environment_display: str, link: str) -> Email:  # fmt: skip
-    shown = environment_display or environment_name
+    shown = plain(environment_display) or environment_name
     subject = _one_line(f"{_quoted(owner_name)} shared the environment {environment_name} with you")
-    text = (f"{owner_name} shared the environment \"{shown}\" ({environment_name}) with you.\n"
+    text = (f"{quoted(owner_name)} shared the environment {quoted(shown)} ({environment_name}) "
+            "with you.\n"
             f"Open it under \"Shared with me\": {link}\n")  # fmt: skip
     html = _html(subject, (
-        f"<p>{escape(owner_name)} shared the environment <strong>{escape(shown)}</strong> "
+        f"<p>{escape(quoted(owner_name))} shared the environment <strong>{escape(shown)}</strong> "
         f"({escape(environment_name)}) with you.</p>"
         f"<p><a href=\"{escape(link, quote=True)}\">Open \"Shared with me\"</a></p>"
     ))  # fmt: skip
@@ -126,16 +132,17 @@ def share_digest(*, key: str, to: str, owner_name: str,
     count = len(environments)
     what = "1 environment" if count == 1 else f"{count} environments"
     subject = _one_line(f"{_quoted(owner_name)} shared {what} with you")
-    lines = [f"{owner_name} shared {what} with you:", ""]
-    lines += [f"  - {e.display_name or e.name} ({e.name}): {e.link}" for e in environments]
+    lines = [f"{quoted(owner_name)} shared {what} with you:", ""]
+    lines += [f"  - {quoted(plain(e.display_name) or e.name)} ({e.name}): {e.link}"
+              for e in environments]  # fmt: skip
     lines += ["", f'Everything shared with you is under "Shared with me": {overview_link}']
     items = "".join(
-        f'<li><a href="{escape(e.link, quote=True)}">{escape(e.display_name or e.name)}</a> '
+        f'<li><a href="{escape(e.link, quote=True)}">{escape(plain(e.display_name) or e.name)}</a> '
         f"({escape(e.name)})</li>"
         for e in environments
     )
     html = _html(subject, (
-        f"<p>{escape(owner_name)} shared {what} with you:</p><ul>{items}</ul>"
+        f"<p>{escape(quoted(owner_name))} shared {what} with you:</p><ul>{items}</ul>"
         f"<p><a href=\"{escape(overview_link, quote=True)}\">Open \"Shared with me\"</a></p>"
     ))  # fmt: skip
     return Email(key, to, subject, "\n".join(lines) + "\n", html)
@@ -146,7 +153,7 @@ def trial_expired_member(*, key: str, to: str, owner_name: str, ends: datetime |
         f"Your trial ended: access to {_quoted(owner_name)}'s environments is paused"
     )
     text = (f"Your trial ended on {_date(ends)}, so your access to the environments "
-            f"{owner_name} shares with you is paused. Upgrade your account to get it back.\n")  # fmt: skip
+            f"{quoted(owner_name)} shares with you is paused. Upgrade your account to get it back.\n")  # fmt: skip
     return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))
 
 
@@ -226,15 +233,14 @@ MEMBER_STATUS_TEXT = {
 
 def member_status(*, key: str, to: str, owner_name: str, owner_email: str, change: str) -> Email:
     subject_format, text_format = MEMBER_STATUS_TEXT[change]
-    owner = _one_line(owner_name or owner_email, 80)
-    subject = _one_line(subject_format.format(owner=f"“{owner}”"))
-    text = text_format.format(owner=owner_name or owner_email, owner_email=owner_email)
+    subject = _one_line(subject_format.format(owner=quoted(owner_name or owner_email, 80)))
+    text = text_format.format(owner=quoted(owner_name or owner_email), owner_email=owner_email)
     return Email(key, to, subject, text + "\n", _html(subject, f"<p>{escape(text)}</p>"))
 
 
 def trial_warning_member(*, key: str, to: str, owner_names: list[str], ends: datetime) -> Email:
     subject = _one_line(f"Your trial ends on {_date(ends)}: shared access will pause")
-    owners = ", ".join(owner_names) or "the owners you work with"
+    owners = ", ".join(quoted(n) for n in owner_names) or "the owners you work with"
     text = (f"Your trial ends on {_date(ends)}. After that, your access to the environments "
             f"shared with you by {owners} is paused until you upgrade your account.\n")  # fmt: skip
     return Email(key, to, subject, text, _html(subject, f"<p>{escape(text)}</p>"))

@@ -39,12 +39,16 @@ class Account:
 @strawberry.type(description="Another account as shown to its owner or collaborators.")
 class AccountRef:
     id: strawberry.ID
-    email: str
+    email: str | None = strawberry.field(
+        description="Null where the caller may not see it: `Environment.createdBy` shows "
+        "the creator's email only to the environment's owner and to the creator itself."
+    )
     display_name: str
 
     @classmethod
-    def of(cls, m: AccountModel) -> AccountRef:
-        return cls(id=strawberry.ID(str(m.id)), email=m.email, display_name=m.display_name)
+    def of(cls, m: AccountModel, *, with_email: bool = True) -> AccountRef:
+        return cls(id=strawberry.ID(str(m.id)), email=m.email if with_email else None,
+                   display_name=m.display_name)  # fmt: skip
 
 
 @strawberry.type

@@ -157,8 +157,15 @@ class Environment:
 
     @strawberry.field
     async def created_by(self, info: Info) -> AccountRef | None:
+        """One collaborator does not learn another's email from what they created."""
         account = await info.context.loaders.account.load(self.created_by_id)
-        return AccountRef.of(account) if account else None
+        if account is None:
+            return None
+        caller = info.context.account
+        shown = sees_everything(info.context, self.owner_id) or (
+            caller is not None and caller.id == self.created_by_id
+        )
+        return AccountRef.of(account, with_email=shown)
 
     @strawberry.field(description="Groups of the owner's tree that hold this environment.")
     async def groups(self, info: Info) -> list[EnvironmentGroup]:

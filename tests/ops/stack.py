@@ -19,7 +19,7 @@ from tests.utils.accounts import PASSWORD, mark_verified_in
 SIGN_UP = """mutation($email: String!, $password: String!) {
   signUp(email: $email, password: $password, displayName: "Owner") {
     token account { id } errors { code } } }"""
-INVITE = """mutation Invite($email: String!) {
+INVITE = """mutation InviteMember($email: String!) {
   inviteMember(input: { email: $email }) { member { id } errors { code message } } }"""
 
 

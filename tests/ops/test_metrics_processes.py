@@ -53,7 +53,7 @@ async def test_worker_counts_show_on_the_gateway_and_on_the_workers_own_port(
         assert await eventually(gateway_saw_it, within=10), await scraped(f"{url}/metrics")
         text = await scraped(f"{url}/metrics")
         assert metric(text, "collab_graphql_request_duration_seconds_count",
-                      operation="Invite", type="mutation") == 1  # fmt: skip
+                      operation="InviteMember", type="mutation") == 1  # fmt: skip
         own = await scraped(f"http://127.0.0.1:{worker_port}/metrics")
         assert metric(own, "collab_emails_total", outcome="sent") == 1
     finally:

@@ -113,7 +113,7 @@ function Invitations({ invitations, onDone }: { invitations: PendingInvitationFr
 }
 
 function OwnerSection({ section, focus, onChange }: { section: OwnerSectionViewFragment; focus?: string; onChange: () => void }) {
-  const owner = section.owner.displayName || section.owner.email;
+  const owner = section.owner.displayName || section.owner.email || "";
   const byId = new Map(section.environments.map((e) => [e.id, e]));
   const inTree = new Set<string>();
   const walk = (g: Tree) => { g.environments.forEach((e) => inTree.add(e.id)); g.children?.forEach(walk); };
