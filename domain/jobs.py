@@ -37,3 +37,9 @@ class Job(str, Enum):
     TRIAL_WARNING_EMAIL = "trial_warning_email"
     # payload: key; an operator's resend of an IN_DOUBT email, its stored message as it was
     RESEND_EMAIL = "resend_email"
+    # payload: operation_id; carries one EnvironmentOperation out on the platform
+    # (domain/platform_ops.py), the row's lease covering its retries
+    PLATFORM_OPERATION = "platform_operation"
+    # payload: owner_id; makes the owner's environments match the platform's getenvs
+    # (domain/inventory.py)
+    PLATFORM_SYNC = "platform_sync"

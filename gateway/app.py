@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
-from domain import delivery_metrics
+from domain import delivery_metrics, paas
 from domain.clock import utcnow
 from domain.migrations import ensure_migrated
 from gateway import redis as redis_client
@@ -41,6 +41,7 @@ from workers.dispatch import RedisAfterCommit
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     install_log_redaction()
+    paas.use_backend(paas.for_settings(settings))  # builtin, or the platform's API
     redis = redis_client.connect(settings.redis_url, settings.queue_name)
     services = Services(
         settings=settings,

@@ -20,6 +20,7 @@ from models.enums import (
     EnvironmentStatus,
     MemberStatus,
     NotificationPreference,
+    OperationStatus,
 )
 
 for _enum in (
@@ -27,6 +28,11 @@ for _enum in (
     EmptyReason, ErrorCode,
 ):  # fmt: skip
     strawberry.enum(_enum)
+strawberry.enum(
+    OperationStatus,
+    description="Where a platform action stands: PENDING (recorded), RUNNING (the platform "
+    "is being asked), SUCCEEDED or FAILED (see EnvironmentOperation.error).",
+)
 strawberry.enum(
     NotificationPreference,
     description="How an account hears about environments newly shared with it: EACH, one "
@@ -44,6 +50,7 @@ __all__ = [
     "ErrorCode",
     "MemberStatus",
     "NotificationPreference",
+    "OperationStatus",
 ]
 
 
@@ -59,7 +66,7 @@ def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
     """
     ours = {e.__name__: e for e in (AccountKind, AccountRole, MemberStatus, EnvironmentStatus,
                                     AuditOutcome, AccessLevel, EmptyReason, ErrorCode,
-                                    NotificationPreference)}  # fmt: skip
+                                    NotificationPreference, OperationStatus)}  # fmt: skip
     for name, enum in ours.items():
         graphql_type = schema._schema.type_map.get(name)
         if not isinstance(graphql_type, GraphQLEnumType):
