@@ -8,7 +8,7 @@ import strawberry
 
 from domain import inventory, outbox, paas, trials
 from domain.alerts import AlertKind
-from domain.errors import not_found, validation
+from domain.errors import DomainError, not_found, validation
 from domain.ids import parse_id
 from domain.jobs import Job
 from domain.unit_of_work import unit_of_work
@@ -18,7 +18,7 @@ from schema.accounts.types import Account, AccountPayload
 from schema.context import Info
 from schema.enums import AccountKind
 from schema.environments.types import Environment, EnvironmentPayload
-from schema.errors import returns_payload
+from schema.errors import ApiError, returns_payload
 
 
 @strawberry.type
@@ -63,7 +63,10 @@ class PlatformMutation:
         "the owner's inventory syncs in the background; false for an unknown platformUid."
     )
     async def platform_environments_changed(self, info: Info, platform_uid: str) -> bool:
-        info.context.require_platform()
+        try:
+            info.context.require_platform()
+        except DomainError as refused:  # no payload to carry it: a top-level error
+            raise ApiError.of(refused) from None
         owner = await inventory.owner_of(platform_uid)
         if owner is None:
             return False
