@@ -11,7 +11,7 @@ import asyncio
 import time
 
 from domain.jobs import Job
-from models import Environment, EnvironmentOperation, OutboxJob
+from models import AuditEntry, AuditOutcome, Environment, EnvironmentOperation, OutboxJob
 from tests.platform.conftest import (
     CHANGED,
     ENV,
@@ -21,7 +21,7 @@ from tests.platform.conftest import (
     settled,
 )
 from tests.utils.accounts import sign_up
-from tests.utils.members import VIEWER, active_member
+from tests.utils.members import FULL_ACCESS, VIEWER, active_member
 from tests.workers.conftest import eventually, running_worker
 
 START = f"mutation($id: ID!) {{ startEnvironment(id: $id) {{ environment {{ {ENV} }} errors {{ code message }} }} }}"
@@ -213,3 +213,20 @@ async def test_a_clone_interrupted_mid_call_is_resumed_without_cloning_twice(gql
 async def test_the_push_is_false_for_an_unknown_platform_account(gql, sim):
     r = await platform_client(gql)(CHANGED, uid="nobody-here")
     assert r.data["platformEnvironmentsChanged"] is False
+
+
+async def test_a_collaborators_start_runs_and_its_audit_entry_learns_the_outcome(gql, sim, worker):
+    owner, envs = await owner_with(gql, sim, "uid-friend", shop=2)
+    friend = await sign_up(gql, "Friend")
+    await active_member(
+        owner, friend, shares=[{"environmentId": envs["shop"]["id"], "roleIds": [FULL_ACCESS]}]
+    )
+    p = (await friend.gql(START, id=envs["shop"]["id"])).ok("startEnvironment")
+    assert p["environment"]["lastOperation"]["requestedBy"] == {"id": friend.id}
+    done = await settled(friend, envs["shop"]["id"])
+    assert done["status"] == "RUNNING"
+    shared = (await friend.gql("{ sharedWithMe { environments { name status } } }")).data
+    assert shared["sharedWithMe"][0]["environments"] == [{"name": "shop", "status": "RUNNING"}]
+    entry = await AuditEntry.get(action="env.start", actor_id=friend.id)
+    assert entry.outcome is AuditOutcome.ALLOWED
+    assert entry.detail is not None and entry.detail["result"] == "SUCCEEDED"
