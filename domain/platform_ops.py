@@ -72,9 +72,9 @@ class PlatformPaas(paas.BuiltInPaas):
         )  # fmt: skip
         environment.open_operation_id = operation.id
         await environment.save(update_fields=["open_operation_id", "updated_at"])
-        await outbox.add(
-            Job.PLATFORM_OPERATION, {"operation_id": str(operation.id)}, environment.owner_id
-        )
+        # No owner on the row: it is no email, so not one of the owner's failedDeliveries.
+        await outbox.add(Job.PLATFORM_OPERATION, {"operation_id": str(operation.id)})
+        versions.touch_owner(environment.owner_id)
         return operation
 
     async def _owner_uid(self, environment: Environment) -> str:
