@@ -135,6 +135,23 @@ def bench(ctx: typer.Context) -> None:
     raise typer.Exit(main(list(ctx.args)))
 
 
+@app.command("paas-sim")
+def paas_sim(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it loopback)."),
+    port: int = typer.Option(8090, help="Port to listen on."),
+    token: str = typer.Option("", help="The session token it accepts (default: PAAS_TOKEN)."),
+) -> None:
+    """Run a small platform simulator speaking the platform API (CONTRACT section 6), with
+    fault switches at /_sim/faults: for development and tests, never production."""
+    import uvicorn
+
+    from collab.paas_sim import create_app as create_sim
+
+    secret = token or startup.settings().PAAS_TOKEN or "dev-paas-token"
+    typer.echo(f"collab paas-sim: http://{host}:{port} (token {secret!r})")
+    uvicorn.run(create_sim(secret), host=host, port=port, log_level="warning")
+
+
 @app.command()
 def dev(
     host: str = typer.Option("127.0.0.1", help="Interface the gateway listens on."),
@@ -145,6 +162,13 @@ def dev(
     smtp_port: int = typer.Option(
         1025, help="Port for the local mail catcher (used only when SMTP_HOST is unset)."
     ),
+    paas_sim: bool = typer.Option(
+        False,
+        "--paas-sim",
+        help="Also run the platform simulator and use it (PAAS_BACKEND=http) unless "
+        "PAAS_BACKEND is set.",
+    ),
+    paas_sim_port: int = typer.Option(8090, help="Port of the platform simulator."),
 ) -> None:
     """Everything in one process for a first try: SQLite, embedded Redis, mail catcher and
     a worker. Settings from the environment and .env win; only unset ones are filled in."""
@@ -152,7 +176,8 @@ def dev(
     from collab.devserver import run_dev
 
     asyncio.run(run_dev(settings, host=host, port=port, redis_port=redis_port,
-                        smtp_port=smtp_port, data_dir=Path(settings.COLLAB_DATA_DIR)))  # fmt: skip
+                        smtp_port=smtp_port, data_dir=Path(settings.COLLAB_DATA_DIR),
+                        paas_sim_port=paas_sim_port if paas_sim else None))  # fmt: skip
 
 
 outbox_app = typer.Typer(help="Outbox jobs the workers have not finished: list, retry.")

@@ -39,7 +39,14 @@ def _free_port(host: str, wanted: int, what: str) -> int:
 
 
 async def run_dev(
-    settings: Settings, *, host: str, port: int, redis_port: int, smtp_port: int, data_dir: Path
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    redis_port: int,
+    smtp_port: int,
+    data_dir: Path,
+    paas_sim_port: int | None = None,
 ) -> None:
     """`settings` come from the environment and `.env`; only what they leave unset is filled
     in (REDIS_URL: embedded Redis; SMTP_*: the mail catcher; PUBLIC_URL: this server)."""
@@ -66,6 +73,15 @@ async def run_dev(
         catcher = await mailcatcher.start(mailcatcher.mail_dir(data_dir), "127.0.0.1", smtp_port)
     if "PUBLIC_URL" not in given:
         overrides["PUBLIC_URL"] = f"http://{host}:{port}"
+    sim_server = None
+    if paas_sim_port is not None and "PAAS_BACKEND" not in given:
+        from collab import paas_sim
+
+        paas_sim_port = _free_port("127.0.0.1", paas_sim_port, "the platform simulator")
+        token = settings.PAAS_TOKEN or "dev-paas-token"
+        overrides.update(PAAS_BACKEND="http", PAAS_URL=f"http://127.0.0.1:{paas_sim_port}",
+                         PAAS_TOKEN=token)  # fmt: skip
+        sim_server = paas_sim.embedded(token, paas_sim_port)
     # The environment too, for anything in this process that reads the settings afresh.
     os.environ.update(overrides)
     from domain import migrations
@@ -93,6 +109,11 @@ async def run_dev(
     if catcher is not None:
         print(f"collab dev: mail caught on 127.0.0.1:{smtp_port}, read it at "
               f"http://{host}:{port}/dev/mail (files in {mailcatcher.mail_dir(data_dir)})")  # fmt: skip
+    sim_task = None
+    if sim_server is not None:
+        sim_task = asyncio.create_task(sim_server.serve())
+        print(f"collab dev: platform simulator at {settings.PAAS_URL} (faults: POST "
+              f"{settings.PAAS_URL}/_sim/faults; link an owner with platformLinkAccount)")  # fmt: skip
     worker_task = asyncio.create_task(arq_worker.async_run())
     # uvicorn stops on SIGTERM, then re-raises it under the handler that was there
     # before; Python's default would kill the process before the `finally` below, and
@@ -103,6 +124,9 @@ async def run_dev(
     finally:
         await arq_worker.close()
         worker_task.cancel()
+        if sim_server is not None and sim_task is not None:
+            sim_server.should_exit = True
+            await asyncio.gather(sim_task, return_exceptions=True)
         await asyncio.gather(worker_task, return_exceptions=True)
         if catcher is not None:
             catcher.close()

@@ -79,7 +79,7 @@ async def _issue_nothing(purpose: AccountTokenPurpose) -> None:
     await AccountToken.filter(account_id=NOBODY, purpose=purpose, used_at=None).update(
         used_at=utcnow()
     )
-    await AccountToken.exists(token_hash=_hash(secrets.token_urlsafe(32)))
+    await AccountToken.exists(token_hash=token_hash(secrets.token_urlsafe(32)))
 
 
 async def live_token(token: str, purpose: AccountTokenPurpose) -> AccountToken:

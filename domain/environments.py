@@ -29,18 +29,22 @@ from domain.previews import AccessEffect
 from domain.unit_of_work import AfterCommit, unit_of_work
 from models import (
     Account,
+    AuditEntry,
     AuditOutcome,
     Environment,
     EnvironmentGroup,
+    EnvironmentOperation,
     EnvironmentStatus,
     GroupEnvironment,
     Member,
     MemberStatus,
+    OperationStatus,
     Share,
     ShareTargetType,
 )
 
 NAME_PATTERN = re.compile(r"[a-z0-9-]{3,40}")
+OPEN_OPERATION = (OperationStatus.PENDING, OperationStatus.RUNNING)
 # Every policy code names an action on an existing environment except creating one.
 ACTIONS: frozenset[str] = frozenset(p.value for p in PolicyCode) - {PolicyCode.ENV_CREATE.value}
 # A collaborator who creates an environment nothing shares with them gets this role on it,
@@ -61,8 +65,8 @@ class Attempt:
     target_id: uuid.UUID | None
     environment_id: uuid.UUID | None = None
 
-    async def record(self, outcome: AuditOutcome, **detail: object) -> None:
-        await audit.record(
+    async def record(self, outcome: AuditOutcome, **detail: object) -> AuditEntry:
+        return await audit.record(
             owner_id=self.owner_id, actor_id=self.actor_id, action=self.action,
             target_type=self.target_type, target_id=self.target_id, outcome=outcome,
             environment_id=self.environment_id, detail=dict(detail) or None,
@@ -187,15 +191,23 @@ async def act(caller: Account, environment_id: uuid.UUID | None, action: str) ->
         env, _ = await authorize(caller, environment_id, action)
         return await clone(caller, environment_id, await _free_clone_name(env))
     env, attempt = await authorize(caller, environment_id, action)
-    await paas.backend().perform(env, action, caller.id)
+    operation = await paas.backend().perform(env, action, caller.id)
     if attempt is not None:
-        await attempt.record(AuditOutcome.ALLOWED)
-    if action == PolicyCode.ENV_DELETE.value:
-        await _announce_deleted(env)
+        await _audit_operation(operation, await attempt.record(AuditOutcome.ALLOWED))
+    if action == PolicyCode.ENV_DELETE.value and env.status is EnvironmentStatus.DELETED:
+        await announce_deleted(env)  # else when the platform has deleted it
     return env
 
 
-async def _announce_deleted(env: Environment) -> None:
+async def _audit_operation(operation: EnvironmentOperation, entry: AuditEntry) -> None:
+    """An operation the platform has yet to carry out names its audit entry, which learns
+    the outcome when it ends (domain/platform_ops.py)."""
+    if operation.status in OPEN_OPERATION:
+        operation.audit_id = entry.id
+        await operation.save(update_fields=["audit_id"])
+
+
+async def announce_deleted(env: Environment) -> None:
     account_ids = await Member.filter(
         owner_id=env.owner_id, status=MemberStatus.ACTIVE, account_id__not_isnull=True
     ).values_list("account_id", flat=True)
@@ -285,10 +297,12 @@ async def create(
     env = await _insert(owner_id, caller, name, display)
     if group is not None:
         await GroupEnvironment.create(id=uuid.uuid4(), group_id=group.id, environment_id=env.id)
-    await paas.backend().provision(env, caller.id)
+    operation = await paas.backend().provision(env, caller.id)
     if attempt is not None:
-        await Attempt(owner_id, caller.id, PolicyCode.ENV_CREATE.value, "Environment", env.id,
-                      env.id).record(AuditOutcome.ALLOWED, group=str(group.id) if group else None)  # fmt: skip
+        entry = await Attempt(owner_id, caller.id, PolicyCode.ENV_CREATE.value, "Environment",
+                              env.id, env.id).record(AuditOutcome.ALLOWED,
+                                                     group=str(group.id) if group else None)  # fmt: skip
+        await _audit_operation(operation, entry)
     await _after_creation(env, caller, {group.id} if group else set())
     return env
 
@@ -345,11 +359,11 @@ async def clone(caller: Account, environment_id: uuid.UUID | None, name: str) ->
     await GroupEnvironment.bulk_create(
         [GroupEnvironment(id=uuid.uuid4(), group_id=g, environment_id=copy.id) for g in group_ids]
     )
-    backend = paas.backend()
-    await backend.perform(source, PolicyCode.ENV_CLONE.value, caller.id, f"clone {copy.id}")
-    await backend.perform(copy, paas.CLONED_FROM, caller.id, f"from {source.id}")
+    operation = await paas.backend().clone(source, copy, caller.id)
     if attempt is not None:
-        await attempt.record(AuditOutcome.ALLOWED, clone=str(copy.id))
+        await _audit_operation(
+            operation, await attempt.record(AuditOutcome.ALLOWED, clone=str(copy.id))
+        )
     await _after_creation(
         copy, caller, {uuid.UUID(str(g)) for g in group_ids}, await _roles_on(source, caller)
     )

@@ -15,6 +15,9 @@ class ErrorCode(str, Enum):
     INVALID_TOKEN = "INVALID_TOKEN"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     RATE_LIMITED = "RATE_LIMITED"
+    # Section 6: why an environment operation failed on the platform.
+    PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
+    PLATFORM_REFUSED = "PLATFORM_REFUSED"
 
 
 class DomainError(Exception):

@@ -25,6 +25,12 @@ class Job(str, Enum):
     INVITATION_REMINDER_EMAIL = "invitation_reminder_email"
     TRIAL_WARNING_EMAIL = "trial_warning_email"
     RESEND_EMAIL = "resend_email"
+    # payload: operation_id; carries one EnvironmentOperation out on the platform
+    # (domain/platform_ops.py), the row's lease covering its retries
+    PLATFORM_OPERATION = "platform_operation"
+    # payload: owner_id; makes the owner's environments match the platform's getenvs
+    # (domain/inventory.py)
+    PLATFORM_SYNC = "platform_sync"
 
 
 class _Traced(TypedDict, total=False):
@@ -100,6 +106,18 @@ class ResendPayload(_Traced):
     key: str
 
 
+class PlatformOperationPayload(_Traced):
+    """One EnvironmentOperation carried out on the platform (domain/platform_ops.py)."""
+
+    operation_id: str
+
+
+class PlatformSyncPayload(_Traced):
+    """Makes the owner's environments match the platform's getenvs (domain/inventory.py)."""
+
+    owner_id: str
+
+
 PAYLOADS: dict[Job, type] = {
     Job.INVITATION_EMAIL: InvitationPayload,
     Job.DECISION_EMAIL: DecisionPayload,
@@ -112,6 +130,8 @@ PAYLOADS: dict[Job, type] = {
     Job.INVITATION_REMINDER_EMAIL: RemindersPayload,
     Job.TRIAL_WARNING_EMAIL: TrialMembersPayload,
     Job.RESEND_EMAIL: ResendPayload,
+    Job.PLATFORM_OPERATION: PlatformOperationPayload,
+    Job.PLATFORM_SYNC: PlatformSyncPayload,
 }
 
 

@@ -2,26 +2,37 @@
 
 The gateway decides who may do what; the backend does it. The built-in backend keeps the
 environment's state in our own tables (it changes `status` and records an
-`EnvironmentOperation` row per action), so a real PaaS API can be plugged in later by
-implementing `PaasBackend` and calling `use_backend()` at start-up.
+`EnvironmentOperation` row per action, SUCCEEDED at once). The http backend
+(domain/platform_ops.py, `PAAS_BACKEND=http`) records the operation PENDING and leaves the
+call to the platform to a worker; `for_settings()` picks one at start-up.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from domain import versions
 from domain.clock import utcnow
 from domain.policies import PolicyCode
-from models import Environment, EnvironmentOperation, EnvironmentStatus
+from models import Environment, EnvironmentOperation, EnvironmentStatus, OperationStatus
+
+if TYPE_CHECKING:
+    from infra.settings import Settings
 
 # Operation actions that are not policy codes.
 CREATE = "env.create"
 CLONED_FROM = "env.cloned_from"
 # Written by `reportScalingEvent` (the platform), shown by `Environment.scalingHistory`.
 SCALING_EVENT = "scaling.event"
+
+# The actions the platform carries out (each has its method, domain/platform_ops.py) and
+# so what `Environment.lastOperation` shows.
+PLATFORM_ACTIONS: frozenset[str] = frozenset({
+    CREATE, CLONED_FROM, PolicyCode.ENV_START.value, PolicyCode.ENV_STOP.value,
+    PolicyCode.ENV_DELETE.value, PolicyCode.NODES_RESTART.value, PolicyCode.ENV_CLONE.value,
+})  # fmt: skip
 
 # What each status-changing action leaves behind; other actions keep the status.
 STATUS_AFTER: dict[str, EnvironmentStatus] = {
@@ -51,13 +62,20 @@ class EnvironmentFacts(Protocol):
 
 
 class PaasBackend(Protocol):
-    """What the gateway asks of the platform. Must run inside the caller's transaction."""
+    """What the gateway asks of the platform. Must run inside the caller's transaction.
+    Each answers with the operation it recorded (done, or open for a worker)."""
 
-    async def provision(self, environment: Environment, actor_id: uuid.UUID) -> None: ...
+    async def provision(
+        self, environment: Environment, actor_id: uuid.UUID
+    ) -> EnvironmentOperation: ...
 
     async def perform(
         self, environment: Environment, action: str, actor_id: uuid.UUID, detail: str = ""
-    ) -> None: ...
+    ) -> EnvironmentOperation: ...
+
+    async def clone(
+        self, source: Environment, copy: Environment, actor_id: uuid.UUID
+    ) -> EnvironmentOperation: ...
 
     def ssh_access(self, environment: EnvironmentFacts) -> str: ...
 
@@ -73,19 +91,28 @@ class BuiltInPaas:
 
     async def _record(
         self, environment: Environment, action: str, actor_id: uuid.UUID, detail: str
-    ) -> None:
+    ) -> EnvironmentOperation:
         versions.touch_owner(environment.owner_id)  # status, logs, history
-        await EnvironmentOperation.create(
+        now = utcnow()
+        return await EnvironmentOperation.create(
             id=uuid.uuid4(), environment_id=environment.id, actor_id=actor_id, action=action,
-            detail=detail, at=utcnow(),
+            detail=detail, at=now, status=OperationStatus.SUCCEEDED, finished_at=now,
         )  # fmt: skip
 
-    async def provision(self, environment: Environment, actor_id: uuid.UUID) -> None:
-        await self._record(environment, CREATE, actor_id, f"created {environment.name}")
+    async def provision(
+        self, environment: Environment, actor_id: uuid.UUID
+    ) -> EnvironmentOperation:
+        return await self._record(environment, CREATE, actor_id, f"created {environment.name}")
+
+    async def clone(
+        self, source: Environment, copy: Environment, actor_id: uuid.UUID
+    ) -> EnvironmentOperation:
+        await self.perform(source, PolicyCode.ENV_CLONE.value, actor_id, f"clone {copy.id}")
+        return await self.perform(copy, CLONED_FROM, actor_id, f"from {source.id}")
 
     async def perform(
         self, environment: Environment, action: str, actor_id: uuid.UUID, detail: str = ""
-    ) -> None:
+    ) -> EnvironmentOperation:
         after = STATUS_AFTER.get(action)
         if after is not None and environment.status is not after:
             environment.status = after
@@ -95,7 +122,7 @@ class BuiltInPaas:
                 environment.name_slot = str(environment.id)
                 fields.append("name_slot")
             await environment.save(update_fields=fields)
-        await self._record(environment, action, actor_id, detail)
+        return await self._record(environment, action, actor_id, detail)
 
     def ssh_access(self, environment: EnvironmentFacts) -> str:
         return f"ssh {environment.name}@ssh.{self.host} -p 3022"
@@ -125,6 +152,15 @@ def use_backend(new: PaasBackend) -> None:
     """Plug in another platform (call once at start-up)."""
     global _backend
     _backend = new
+
+
+def for_settings(settings: Settings) -> PaasBackend:
+    """The backend `PAAS_BACKEND` names."""
+    if settings.PAAS_BACKEND == "http":
+        from domain.platform_ops import PlatformPaas
+
+        return PlatformPaas()
+    return BuiltInPaas()
 
 
 async def record_scaling_event(environment: Environment, message: str) -> None:

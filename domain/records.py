@@ -15,7 +15,7 @@ from datetime import datetime
 from models import Environment, EnvironmentGroup, EnvironmentStatus
 
 ENVIRONMENT_FIELDS = ("id", "owner_id", "created_by_id", "name", "display_name", "status",
-                      "created_at")  # fmt: skip
+                      "created_at", "platform_busy", "open_operation_id")  # fmt: skip
 GROUP_FIELDS = ("id", "owner_id", "parent_id", "name")
 
 
@@ -28,6 +28,8 @@ class EnvironmentRecord:
     display_name: str
     status: EnvironmentStatus
     created_at: datetime
+    platform_busy: bool = False
+    open_operation_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
-from domain import accounts, delivery_metrics
+from domain import accounts, delivery_metrics, paas
 from domain.clock import utcnow
 from domain.migrations import ensure_migrated
 from gateway import metrics_access
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     accounts.hashing.configure(settings.PASSWORD_HASH_THREADS, settings.PASSWORD_HASH_BACKLOG)
     redis_options = RedisOptions.of(settings)  # every Redis client below is built from it
     redis = redis_client.connect(redis_options, settings.queue_name)
+    paas.use_backend(paas.for_settings(settings))  # builtin, or the platform's API
     services = Services(
         settings=settings,
         after_commit=RedisAfterCommit(redis, settings),

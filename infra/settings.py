@@ -156,6 +156,17 @@ class Settings(BaseSettings):
     METRICS_PORT: int = 0
     METRICS_HOST: str = "127.0.0.1"
     METRICS_OPERATIONS: str = ""
+    # The platform behind the gateway (CONTRACT section 6, docs/platform.md).
+    PAAS_BACKEND: Literal["builtin", "http"] = "builtin"
+    PAAS_URL: str = "http://127.0.0.1:8090"
+    PAAS_TOKEN: str = ""
+    PAAS_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    PAAS_SYNC_SECONDS: int = Field(default=300, ge=1)
+    # An outage is retried with back-off for this long, then the operation FAILS.
+    PAAS_RETRY_SECONDS: float = Field(default=60.0, ge=0)
+    # This many outages in a row stop calls for PAAS_BREAKER_SECONDS.
+    PAAS_BREAKER_THRESHOLD: int = Field(default=5, ge=1)
+    PAAS_BREAKER_SECONDS: float = Field(default=30.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

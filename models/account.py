@@ -28,6 +28,10 @@ class Account(TimestampedModel):
     notification_preference = fields.CharEnumField(
         NotificationPreference, max_length=8, default=NotificationPreference.EACH
     )
+    # The owner's account on the platform (`platformLinkAccount`): what `getenvs` and
+    # `createenvironment` call `ownerUid`. Unset: the owner is not linked.
+    # Unique where set: a partial-free unique index (NULLs never clash), migration 0007.
+    platform_uid = fields.CharField(max_length=120, null=True)
 
     class Meta:
         table = "account"

@@ -17,6 +17,15 @@ class EnvironmentStatus(str, Enum):
     DELETED = "DELETED"
 
 
+class OperationStatus(str, Enum):
+    """Where a platform action stands (CONTRACT section 6)."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
 class AccountRole(str, Enum):
     VIEWER = "VIEWER"
     ADMIN = "ADMIN"

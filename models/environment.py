@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
-from models.enums import EnvironmentStatus
+from models.enums import EnvironmentStatus, OperationStatus
 
 if TYPE_CHECKING:
     from tortoise.fields.relational import ForeignKeyNullableRelation, ForeignKeyRelation
@@ -32,6 +32,12 @@ class Environment(TimestampedModel):
     # "" while the environment lives, its id once deleted: names are unique among live
     # environments of an owner and a deleted name can be reused (portable partial unique).
     name_slot = fields.CharField(max_length=36, default="")
+    # The platform's status code is one of its transitions (neither running nor stopped):
+    # `status` keeps the last settled one (CONTRACT section 6).
+    platform_busy = fields.BooleanField(default=False)
+    # The operation still PENDING or RUNNING on the platform, if any: a second action is
+    # refused while it is set (checked under the row lock of `authorize`).
+    open_operation_id = fields.UUIDField(null=True)
 
     class Meta:
         table = "environment"
@@ -74,7 +80,8 @@ class GroupEnvironment(Model):
 
 
 class EnvironmentOperation(Model):
-    """What the built-in PaaS backend was asked to do: the record a real backend replaces."""
+    """What the platform was asked to do. The built-in backend writes each one SUCCEEDED;
+    the http backend writes it PENDING and a worker carries it to SUCCEEDED or FAILED."""
 
     environment_id: uuid.UUID
     actor_id: uuid.UUID | None
@@ -89,6 +96,17 @@ class EnvironmentOperation(Model):
     action = fields.CharField(max_length=64)
     detail = fields.TextField(default="")
     at = fields.DatetimeField(auto_now_add=True)
+    status = fields.CharEnumField(OperationStatus, max_length=10, default=OperationStatus.SUCCEEDED)
+    error_code = fields.CharField(max_length=32, null=True)
+    error_message = fields.TextField(null=True)
+    # What the platform call carries (envName, srcEnvName...), fixed when the action is taken.
+    params: dict[str, str] | None = fields.JSONField(null=True)
+    started_at = fields.DatetimeField(null=True)  # first RUNNING: the 60 s retry budget's start
+    finished_at = fields.DatetimeField(null=True)
+    # When the platform was last called for it: a run that takes over waits for that call's
+    # time-out before it asks getenvs whether a create or clone went through.
+    called_at = fields.DatetimeField(null=True)
+    audit_id = fields.UUIDField(null=True)  # the collaborator's audit entry, given the outcome
 
     class Meta:
         table = "environment_operation"

@@ -21,6 +21,7 @@ from models.enums import (
     EnvironmentStatus,
     MemberStatus,
     NotificationPreference,
+    OperationStatus,
 )
 from schema.adapters.strawberry_graphql import graphql_schema, replace_output_coercion
 
@@ -29,6 +30,11 @@ for _enum in (
     EmptyReason, ErrorCode,
 ):  # fmt: skip
     strawberry.enum(_enum)
+strawberry.enum(
+    OperationStatus,
+    description="Where a platform action stands: PENDING (recorded), RUNNING (the platform "
+    "is being asked), SUCCEEDED or FAILED (see EnvironmentOperation.error).",
+)
 strawberry.enum(
     NotificationPreference,
     description="How an account hears about environments newly shared with it: EACH, one "
@@ -46,6 +52,7 @@ __all__ = [
     "ErrorCode",
     "MemberStatus",
     "NotificationPreference",
+    "OperationStatus",
 ]
 
 
@@ -66,7 +73,7 @@ def serialize_enums_by_lookup(schema: strawberry.Schema) -> None:
     """
     ours = {e.__name__: e for e in (AccountKind, AccountRole, MemberStatus, EnvironmentStatus,
                                     AuditOutcome, AccessLevel, EmptyReason, ErrorCode,
-                                    NotificationPreference)}  # fmt: skip
+                                    NotificationPreference, OperationStatus)}  # fmt: skip
     type_map = graphql_schema(schema).type_map
     for name, enum in ours.items():
         graphql_type = type_map.get(name)

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from domain import access
+from domain import access, paas
 from domain.access import OwnerSnapshot
 from models import (
     Account,
@@ -147,6 +147,22 @@ class OperationsByEnvironmentIdLoader(GroupedLoader):
         return [(r.environment_id, r) for r in rows]
 
 
+class LastOperationByEnvironmentIdLoader(DataLoader[uuid.UUID, Any]):
+    """Each environment's newest platform operation (`Environment.lastOperation`)."""
+
+    def __init__(self) -> None:
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[Any]:
+        rows = await EnvironmentOperation.filter(
+            environment_id__in=list(keys), action__in=sorted(paas.PLATFORM_ACTIONS)
+        ).order_by("-at", "-id")
+        newest: dict[uuid.UUID, Any] = {}
+        for row in rows:
+            newest.setdefault(row.environment_id, row)
+        return [newest.get(k) for k in keys]
+
+
 class MemberSnapshotsByOwnerIdLoader(DataLoader[uuid.UUID, dict[uuid.UUID, OwnerSnapshot]]):
     """Every ACTIVE member of an owner with its snapshot (for the owner's own views)."""
 
@@ -216,6 +232,10 @@ class Loaders:
     @cached_property
     def operations_by_environment(self) -> OperationsByEnvironmentIdLoader:
         return OperationsByEnvironmentIdLoader()
+
+    @cached_property
+    def last_operation(self) -> LastOperationByEnvironmentIdLoader:
+        return LastOperationByEnvironmentIdLoader()
 
     @cached_property
     def member_snapshots_by_owner(self) -> MemberSnapshotsByOwnerIdLoader:

@@ -42,3 +42,35 @@ async def test_platform_unknown_account_is_not_found(gql):
     for bad in ["00000000-0000-4000-8000-000000000000", "nonsense"]:
         p = (await platform(SET_KIND, id=bad, kind="FULL")).payload("platformSetAccountKind")
         assert p["errors"][0]["code"] == "NOT_FOUND"
+
+
+BUILTIN_START = """
+mutation($id: ID!) { startEnvironment(id: $id) {
+  environment { status busy lastOperation { action status error { code } finishedAt } } errors { code }
+} }"""
+
+
+async def test_the_builtin_backend_ends_each_operation_at_once(gql):
+    """PAAS_BACKEND=builtin (the default): no platform, no waiting; linking and the push
+    are accepted and change nothing."""
+    owner = await sign_up(gql, "builtin")
+    r = await owner.gql(
+        'mutation { createEnvironment(input: { name: "shop" }) { environment { id busy '
+        "lastOperation { action status } } errors { code } } }"
+    )
+    env = r.ok("createEnvironment")["environment"]
+    assert env["busy"] is False
+    assert env["lastOperation"] == {"action": "env.create", "status": "SUCCEEDED"}
+    p = (await owner.gql(BUILTIN_START, id=env["id"])).ok("startEnvironment")["environment"]
+    assert p["busy"] is False and p["status"] == "RUNNING"
+    assert p["lastOperation"]["action"] == "env.start"
+    assert p["lastOperation"]["status"] == "SUCCEEDED" and p["lastOperation"]["finishedAt"]
+    platform = gql.as_(None)
+    platform.headers["X-Platform-Token"] = PLATFORM_TOKEN
+    link = """mutation($id: ID!) { platformLinkAccount(accountId: $id, platformUid: "u-b") {
+      account { platformUid } errors { code } } }"""
+    assert (await platform(link, id=owner.id)).ok("platformLinkAccount")["account"] == {
+        "platformUid": "u-b"
+    }
+    changed = 'mutation { platformEnvironmentsChanged(platformUid: "u-b") }'
+    assert (await platform(changed)).data == {"platformEnvironmentsChanged": True}

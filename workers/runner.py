@@ -24,10 +24,21 @@ from tortoise.expressions import F
 
 from domain.clock import utcnow
 from domain.jobs import Job
+from domain.unit_of_work import AfterCommit
 from infra import logs, metrics, retries
 from infra.settings import Settings
 from models import OutboxJob, OutboxStatus
-from workers import accounts, alerts, decisions, invitations, reminders, resends, shares, trials
+from workers import (
+    accounts,
+    alerts,
+    decisions,
+    invitations,
+    platform,
+    reminders,
+    resends,
+    shares,
+    trials,
+)
 from workers.mailer import (
     BatchReport,
     Email,
@@ -61,6 +72,7 @@ class JobEnv:
     settings: Settings
     mailer: Mailer
     run: Run | None = None
+    after_commit: AfterCommit | None = None  # for jobs that commit changes (platform)
 
     async def send_all(self, emails: Sequence[Email]) -> BatchReport:
         return await self.mailer.send_all(emails, self.run)
@@ -111,6 +123,8 @@ HANDLERS: dict[Job, Handler] = {
     Job.RESEND_EMAIL: resends.resend_email,
     Job.INVITATION_REMINDER_EMAIL: reminders.send_invitation_reminders,
     Job.TRIAL_WARNING_EMAIL: reminders.send_trial_warnings,
+    Job.PLATFORM_OPERATION: platform.run_operation,
+    Job.PLATFORM_SYNC: platform.sync_inventory,
 }
 
 

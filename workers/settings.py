@@ -18,10 +18,11 @@ from arq.cron import CronJob
 from arq.worker import Worker
 from tortoise import Tortoise
 
+from domain import paas
 from infra import collector
 from infra.db import tortoise_config
 from infra.settings import Settings, get_settings
-from workers import relay
+from workers import platform, relay
 from workers.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
 from workers.invitations import expire_invitations
 from workers.mailer import Mailer
@@ -99,10 +100,17 @@ async def on_startup(ctx: dict[str, Any]) -> None:
             _enable_global_fallback=True,
         )
         ctx["owns_database"] = True
-    ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))
-    collector.tune(settings.GC_GEN0_THRESHOLD)
     # Jobs written by the crons go straight to arq (and their live events to pub/sub).
     ctx["after_commit"] = RedisAfterCommit(ctx["redis"], settings)
+    ctx["env"] = JobEnv(
+        settings=settings, mailer=Mailer(settings), after_commit=ctx["after_commit"]
+    )
+    collector.tune(settings.GC_GEN0_THRESHOLD)
+    paas.use_backend(paas.for_settings(settings))
+    if settings.PAAS_BACKEND == "http":
+        ctx["platform_sync_task"] = asyncio.create_task(
+            platform.sync_forever(ctx["redis"], settings, ctx["after_commit"]), name="platform-sync"
+        )
     ctx["relay_task"] = asyncio.create_task(
         relay.relay_forever(
             ctx["redis"], settings.queue_name, ctx.get("relay_interval", RELAY_INTERVAL)
@@ -114,6 +122,8 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     await relay.stop(ctx.pop("relay_task", None))
     await relay.stop(ctx.pop("lease_task", None))
+    await relay.stop(ctx.pop("platform_sync_task", None))
+    await platform.close_clients()
     if ctx.pop("owns_database", False):
         await Tortoise.close_connections()
 

@@ -26,13 +26,19 @@ class Account:
         "in platformSetAccountKind's answer); others see an AccountRef, without it."
     )
 
+    platform_uid: str | None = strawberry.field(
+        default=None,
+        description="The account on the platform this owner is linked to "
+        "(platformLinkAccount); shown only to the account itself and the platform.",
+    )
+
     @classmethod
     def of(cls, m: AccountModel) -> Account:
         return cls(
             id=strawberry.ID(str(m.id)), email=m.email, display_name=m.display_name,
             kind=m.kind, trial_ends_at=m.trial_ends_at,
             email_verified=m.email_verified_at is not None,
-            notification_preference=m.notification_preference,
+            notification_preference=m.notification_preference, platform_uid=m.platform_uid,
         )  # fmt: skip
 
 

@@ -16,13 +16,15 @@ import strawberry
 
 from domain import access, paas
 from domain.access import AccessLevel
+from domain.errors import ErrorCode
 from domain.policies import PolicyCode
 from domain.records import EnvironmentRecord, GroupRecord
 from models import Environment as EnvironmentModel
 from models import EnvironmentGroup as GroupModel
+from models import EnvironmentOperation as OperationModel
 from schema.accounts.types import AccountRef
 from schema.context import Context, Info
-from schema.enums import EnvironmentStatus
+from schema.enums import EnvironmentStatus, OperationStatus
 from schema.errors import UserError
 from schema.permissions import guarded
 from schema.roles.types import Role
@@ -117,6 +119,40 @@ class EnvironmentCollaborator:
     policies: list[str]
 
 
+@strawberry.type(
+    name="EnvironmentOperation",
+    description="An action the platform was asked to carry out, and how it went.",
+)
+class EnvironmentOperation:
+    id: strawberry.ID
+    action: str = strawberry.field(description="The policy code of the action (env.start...).")
+    status: OperationStatus
+    error: UserError | None = strawberry.field(
+        description="Why it FAILED: PLATFORM_REFUSED (with the platform's text) or "
+        "PLATFORM_UNAVAILABLE."
+    )
+    created_at: datetime
+    finished_at: datetime | None
+    actor_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, m: OperationModel) -> EnvironmentOperation:
+        error = None
+        if m.error_code is not None:
+            error = UserError(code=ErrorCode(m.error_code), message=m.error_message or "")
+        return cls(
+            id=strawberry.ID(str(m.id)), action=m.action, status=m.status, error=error,
+            created_at=m.at, finished_at=m.finished_at, actor_id=m.actor_id,
+        )  # fmt: skip
+
+    @strawberry.field(description="Who asked for it.")
+    async def requested_by(self, info: Info) -> AccountRef | None:
+        if self.actor_id is None:
+            return None
+        account = await info.context.loaders.account.load(self.actor_id)
+        return AccountRef.of(account) if account else None
+
+
 @strawberry.type(name="Environment")
 class Environment:
     id: strawberry.ID
@@ -133,6 +169,11 @@ class Environment:
     my_policies: list[str] = strawberry.field(
         description="The caller's effective policy codes on this environment."
     )
+    busy: bool = strawberry.field(
+        default=False,
+        description="An operation is still open on the platform, or the platform reports a "
+        "transition: status-changing actions are refused (INVALID_STATE) until it ends.",
+    )
 
     @classmethod
     def of(cls, m: EnvironmentRow, known: list[str] | Context) -> Environment:
@@ -148,8 +189,13 @@ class Environment:
             id=strawberry.ID(str(m.id)), name=m.name, display_name=m.display_name,
             status=m.status, created_at=m.created_at, environment_id=m.id,
             owner_id=m.owner_id, created_by_id=m.created_by_id, model=m, policies=policies,
-            my_policies=mine,
+            my_policies=mine, busy=m.platform_busy or m.open_operation_id is not None,
         )  # fmt: skip
+
+    @strawberry.field(description="The newest platform action on this environment.")
+    async def last_operation(self, info: Info) -> EnvironmentOperation | None:
+        row = await info.context.loaders.last_operation.load(self.environment_id)
+        return EnvironmentOperation.of(row) if row is not None else None
 
     @strawberry.field
     async def owner(self, info: Info) -> AccountRef:

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import strawberry
 
-from domain import outbox, paas, trials
+from domain import inventory, outbox, paas, trials
 from domain.alerts import AlertKind
-from domain.errors import not_found, validation
+from domain.errors import DomainError, not_found, validation
 from domain.ids import parse_id
 from domain.jobs import Job
 from domain.unit_of_work import unit_of_work
@@ -18,7 +18,7 @@ from schema.accounts.types import Account, AccountPayload
 from schema.context import Info
 from schema.enums import AccountKind
 from schema.environments.types import Environment, EnvironmentPayload
-from schema.errors import returns_payload
+from schema.errors import ApiError, returns_payload
 
 
 @strawberry.type
@@ -39,6 +39,41 @@ class PlatformMutation:
             lambda: trials.set_account_kind(parsed, kind, trial_ends_at)
         )
         return AccountPayload(account=Account.of(account))
+
+    @strawberry.mutation(
+        description="Link an owner account to its account on the platform (the ownerUid of "
+        "getenvs and createenvironment); with the http backend its inventory syncs at once."
+    )
+    @returns_payload(AccountPayload)
+    async def platform_link_account(
+        self, info: Info, account_id: strawberry.ID, platform_uid: str
+    ) -> AccountPayload:
+        info.context.require_platform()
+        parsed = parse_id(account_id)
+        if parsed is None:
+            raise not_found("Account", "accountId")
+        sync = info.context.services.settings.PAAS_BACKEND == "http"
+        account = await info.context.commit(
+            lambda: inventory.link_account(parsed, platform_uid, sync)
+        )
+        return AccountPayload(account=Account.of(account))
+
+    @strawberry.mutation(
+        description="The platform says a linked owner's environments changed: true, and "
+        "the owner's inventory syncs in the background; false for an unknown platformUid."
+    )
+    async def platform_environments_changed(self, info: Info, platform_uid: str) -> bool:
+        try:
+            info.context.require_platform()
+        except DomainError as refused:  # no payload to carry it: a top-level error
+            raise ApiError.of(refused) from None
+        owner = await inventory.owner_of(platform_uid)
+        if owner is None:
+            return False
+        if info.context.services.settings.PAAS_BACKEND == "http":
+            async with unit_of_work(info.context.services.after_commit):
+                await inventory.request_sync(owner.id)
+        return True
 
     @strawberry.mutation(
         description="Monitoring: email a load alert to the owner and the members whose roles "
