@@ -30,7 +30,7 @@ INDEXES = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_sent_email_outbox_index')]
+    dependencies = [('models', '0007_platform')]
 
     initial = False
 
