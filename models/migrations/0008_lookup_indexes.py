@@ -20,6 +20,7 @@ INDEXES = {
     "idx_share_role_role": "share_role (role_id)",
     "idx_role_owner": "role (owner_id)",
     "idx_role_policy_policy": "role_policy (policy_id)",
+    "idx_environment_owner": "environment (owner_id)",
     "idx_environment_created_by": "environment (created_by_id)",
     "idx_environment_group_parent": "environment_group (parent_id)",
     "idx_environment_operation_env": "environment_operation (environment_id)",
