@@ -32,6 +32,7 @@ from gateway.pages import page_routes
 from gateway.rate_limits import RedisRateLimiter
 from gateway.request_ids import RequestIdMiddleware
 from gateway.response_cache import ResponseCache, schema_fingerprint
+from gateway.socket_limits import SocketLimits
 from infra import collector, metrics
 from infra.db import tortoise_config
 from infra.redis_options import RedisOptions
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.RESPONSE_CACHE_ENABLED:
         cache = ResponseCache(redis, settings, schema_fingerprint())
     dashboard = Dashboard(settings.dashboard_dir)
-    graphql = GraphQLEndpoint(services, dashboard, cache)
+    graphql = GraphQLEndpoint(services, dashboard, cache, SocketLimits(redis, settings))
     dependencies = Dependencies(redis, settings.RECONNECT_BACKOFF_MAX_SECONDS)
     drain = Drain()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -20,11 +21,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from domain import versions
+from domain.accounts import session_for_token
 from domain.clock import utcnow
-from gateway.auth import authenticate, is_platform
+from gateway.auth import authenticate, bearer_token, is_platform
 from gateway.cached_reads import ENTRY_MISSING, LOOKED_UP, SESSION_UNKNOWN
 from gateway.dashboard import Dashboard
 from gateway.graphql_http import NotARequestObject, bad_request_body, request_body
+from gateway.live_sockets import SessionBoundSocket, admit_account, remember_expiry
 from gateway.outages import RETRY_AFTER
 from gateway.request_ids import request_id_for
 from gateway.response_cache import (
@@ -35,6 +38,7 @@ from gateway.response_cache import (
     client_etag,
     keepable,
 )
+from gateway.socket_limits import SocketLimits
 from infra import metrics
 from schema.context import Context, Services
 from schema.errors import BAD_SESSION, LOG_IN_FIRST, SERVICE_UNAVAILABLE
@@ -56,10 +60,13 @@ class TextFrames(ASGIWebSocketAdapter):
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
+    # Sockets held to their session and counted (gateway.live_sockets).
+    graphql_transport_ws_handler_class = SessionBoundSocket
 
     def __init__(
-        self, services: Services, dashboard: Dashboard, cache: ResponseCache | None = None
-    ) -> None:
+        self, services: Services, dashboard: Dashboard, cache: ResponseCache | None = None,
+        socket_limits: SocketLimits | None = None,
+    ) -> None:  # fmt: skip
         settings = services.settings
         super().__init__(
             schema,
@@ -73,6 +80,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.services = services
         self.dashboard = dashboard
         self.cache = cache
+        self.socket_limits = socket_limits
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -180,9 +188,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> Context:
         if isinstance(request, WebSocket):
             # Authenticated later, from the connection_init payload (see on_ws_connect).
+            request.state.socket_id = uuid.uuid4().hex  # names its slots (gateway.socket_limits)
             return Context(
-                services=self.services, request=request, request_id=request_id_for(request.scope)
-            )
+                services=self.services, request=request, request_id=request_id_for(request.scope),
+                client_address=request.client.host if request.client else "unknown",
+            )  # fmt: skip
         account, token = await authenticate(request.headers.get("authorization"))
         platform = is_platform(
             request.headers.get("x-platform-token"), self.services.settings.PLATFORM_TOKEN
@@ -214,10 +224,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         raw = payload.get("Authorization") or payload.get("authorization")
         if raw is None and payload.get("token"):
             raw = f"Bearer {payload['token']}"
-        account, token = await authenticate(raw)
-        if account is None:
+        token = bearer_token(raw)
+        found = await session_for_token(token) if token else None
+        if found is None:
             message = BAD_SESSION if token else LOG_IN_FIRST
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": message})
-        context.account, context.session_token = account, token
+        context.account, context.session_token = found[0], token
         context.refresh()
+        remember_expiry(context, found[1])
+        await admit_account(context, self.socket_limits)
         return UNSET

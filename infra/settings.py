@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     MAX_INPUT_STRING: int = 10_000
     REQUEST_TIMEOUT_SECONDS: float = 15.0
     WS_CONNECTION_INIT_TIMEOUT_SECONDS: float = 10.0
+    # Live connections (docs/security.md "Sessions and live connections"): open sockets per
+    # account and per address across all gateways (a refusal closes with 4429), and how
+    # often an idle socket re-checks its session when no "session ended" notice arrived
+    # (a socket also re-checks before every operation and when its session expires).
+    WS_MAX_SOCKETS_PER_ACCOUNT: int = Field(default=20, ge=1)
+    WS_MAX_SOCKETS_PER_ADDRESS: int = Field(default=200, ge=1)
+    WS_SESSION_RECHECK_SECONDS: float = Field(default=30.0, gt=0)
     # Rate limits in the `limits` notation ("N/period", ";" between several).
     # Failed log-ins: one address guessing one email is stopped early; the account itself
     # is refused to everyone only under a distributed attack.
@@ -199,6 +206,11 @@ class Settings(BaseSettings):
     @property
     def events_channel(self) -> str:
         return f"{self.REDIS_KEY_PREFIX}:events"
+
+    @property
+    def ws_slot_lease_seconds(self) -> float:
+        """A socket renews its slots every recheck; a dead gateway's slots lapse after this."""
+        return 3 * self.WS_SESSION_RECHECK_SECONDS
 
     @property
     def versions_prefix(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -28,10 +28,18 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class LiveDelivery(Protocol):
+    """One live event, shared by every listener of this process (gateway.events.Delivery)."""
+
+    data: dict[str, Any]
+
+    async def once(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T: ...
+
+
 class EventBroker(Protocol):
     """Live events across gateway replicas (Redis pub/sub in production)."""
 
-    def listen(self, account_id: str) -> AsyncIterator[dict[str, Any]]: ...
+    def listen(self, account_id: str) -> AsyncIterator[LiveDelivery]: ...
 
 
 @dataclass

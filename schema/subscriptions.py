@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from functools import partial
 
 import strawberry
 
@@ -45,6 +46,10 @@ async def _still_hears(account_id: uuid.UUID, owner_id: object, reason: str) -> 
     return owner == account_id or (member is not None and member.status is MemberStatus.ACTIVE)
 
 
+async def _session_live(token: str) -> bool:
+    return await account_for_token(token) is not None
+
+
 @strawberry.type
 class SharedWithMeSubscription:
     @strawberry.subscription(
@@ -59,16 +64,26 @@ class SharedWithMeSubscription:
         if broker is None:
             raise ApiError(ErrorCode.INVALID_STATE, "Live updates are not available")
         token = info.context.session_token
-        async for event in broker.listen(str(account.id)):
-            # The socket outlives the log-in: re-checked on every event, so a revoked or
-            # expired session ends the subscription instead of hearing more.
-            if token is None or await account_for_token(token) is None:
-                raise ApiError(ErrorCode.UNAUTHENTICATED, "The session has ended; log in again")
+        async for delivery in broker.listen(str(account.id)):
+            event = delivery.data
+            reason = str(event.get("reason", ""))
             owner = event.get("owner_id")
-            if not await _still_hears(account.id, owner, str(event.get("reason", ""))):
+            # The socket outlives the log-in: re-checked on every event, so a revoked or
+            # expired session ends the subscription instead of hearing more. Both checks
+            # run once per event for all of one token's (or account's) subscriptions on
+            # this gateway, not once per subscription.
+            live = token is not None and await delivery.once(
+                ("session", token), partial(_session_live, token)
+            )
+            if not live:
+                raise ApiError(ErrorCode.UNAUTHENTICATED, "The session has ended; log in again")
+            hears = await delivery.once(
+                ("hears", account.id), partial(_still_hears, account.id, owner, reason)
+            )
+            if not hears:
                 continue
             yield SharedWithMeEvent(
-                reason=str(event.get("reason", "changed")),
+                reason=reason or "changed",
                 owner_id=strawberry.ID(str(owner)) if owner else None,
                 at=utcnow(),
             )

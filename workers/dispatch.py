@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 from arq.connections import ArqRedis
 
+from domain import versions
 from domain.clock import utcnow
 from domain.unit_of_work import LiveEvent
 from infra import outages
@@ -18,6 +19,7 @@ from infra.settings import Settings
 from models import OutboxJob
 
 RUN_OUTBOX_JOB = "run_outbox_job"
+SESSIONS = versions.sessions_key("")  # the prefix of the session counters
 
 
 class RedisAfterCommit:
@@ -31,12 +33,18 @@ class RedisAfterCommit:
         """Bump the counters a change touched, so no gateway serves a cached answer that
         predates it. A counter expires only after every entry that could have read it
         (entries store "0" for a missing counter; a counter that vanished while such an
-        entry lived would read "0" again and revive it)."""
+        entry lived would read "0" again and revive it).
+
+        Sessions that ended are also announced on the live-events channel, so every
+        gateway closes the sockets those sessions opened at once (gateway.live_sockets)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.incr(self.versions_prefix + key)
                 pipe.expire(self.versions_prefix + key, self.version_ttl_seconds)
             await pipe.execute()
+        ended = [key.removeprefix(SESSIONS) for key in keys if key.startswith(SESSIONS)]
+        if ended:
+            await self.redis.publish(self.channel, json.dumps({"sessions_ended": ended}))
 
     async def jobs_committed(self, job_ids: list[uuid.UUID]) -> None:
         try:

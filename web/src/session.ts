@@ -11,10 +11,13 @@ export function saveToken(token: string | null): void {
   else localStorage.removeItem(KEY);
 }
 
-/** Takes a token handed over in the fragment, then removes it from the address bar. */
+/** Takes a token handed over in the fragment, then removes it from the address bar.
+ *  Only into an empty slot: a link carrying someone else's session must not silently
+ *  replace the one this browser is logged in with (login CSRF, issue 19). A person who
+ *  wants the handed-over account logs out first and follows the link again. */
 export function adoptFragmentToken(): void {
   const match = /(?:^#|&)session=([^&]+)/.exec(location.hash);
   if (!match) return;
-  saveToken(decodeURIComponent(match[1]));
   history.replaceState(null, "", location.pathname + location.search);
+  if (readToken() === null) saveToken(decodeURIComponent(match[1]));
 }
