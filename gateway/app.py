@@ -42,15 +42,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     install_log_redaction()
     redis = redis_client.connect(settings.redis_url, settings.queue_name)
+    after_commit = RedisAfterCommit(redis, settings)
     services = Services(
         settings=settings,
-        after_commit=RedisAfterCommit(redis, settings),
+        after_commit=after_commit,
         limiter=RedisRateLimiter(settings),
         events=EventBroker(settings.redis_url, settings.events_channel),
     )
     cache = None
     if settings.RESPONSE_CACHE_ENABLED:
-        cache = ResponseCache(redis, settings, schema_fingerprint())
+        cache = ResponseCache(redis, settings, schema_fingerprint(), after_commit)
     dashboard = Dashboard(settings.dashboard_dir)
     graphql = GraphQLEndpoint(services, dashboard, cache)
     dependencies = Dependencies(redis, settings.RECONNECT_BACKOFF_MAX_SECONDS)

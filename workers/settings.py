@@ -101,13 +101,18 @@ async def on_startup(ctx: dict[str, Any]) -> None:
             _enable_global_fallback=True,
         )
         ctx["owns_database"] = True
-    ctx["env"] = JobEnv(settings=settings, mailer=Mailer(settings))
-    collector.tune(settings.GC_GEN0_THRESHOLD)
     # Jobs written by the crons go straight to arq (and their live events to pub/sub).
     ctx["after_commit"] = RedisAfterCommit(ctx["redis"], settings)
+    ctx["env"] = JobEnv(
+        settings=settings, mailer=Mailer(settings), after_commit=ctx["after_commit"]
+    )
+    collector.tune(settings.GC_GEN0_THRESHOLD)
     ctx["relay_task"] = asyncio.create_task(
         relay.relay_forever(
-            ctx["redis"], settings.queue_name, ctx.get("relay_interval", RELAY_INTERVAL)
+            ctx["redis"],
+            settings.queue_name,
+            ctx.get("relay_interval", RELAY_INTERVAL),
+            ctx["after_commit"],
         ),
         name="outbox-relay",
     )
