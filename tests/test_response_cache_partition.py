@@ -72,9 +72,10 @@ async def gateways(
             try:
                 yield Gateways(a, b, link, app_a, app_b)
             finally:
-                await app_a.state.redis.aclose()
-                await app_a.state.response_cache.aclose()
-                await app_a.state.services.events.close()
+                for closing in (app_a.state.redis.aclose(), app_a.state.response_cache.aclose(),
+                                app_a.state.services.events.close()):  # fmt: skip
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(closing, 5)
 
 
 @contextlib.asynccontextmanager
