@@ -86,8 +86,10 @@ async def relay_running(app: Starlette) -> AsyncIterator[None]:
         app.state.redis, services.settings.queue_name, 0.1, services.after_commit))  # fmt: skip
     try:
         yield
-    finally:
-        await relay.stop(task)
+    finally:  # a cancel that lands inside a database or Redis call may be swallowed there
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
 
 
 async def read(http: httpx.AsyncClient, token: str, query: str, **variables: Any) -> httpx.Response:
