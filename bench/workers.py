@@ -445,9 +445,11 @@ async def run_trial_expiry(database_url: str, redis_url: str, members: int = 100
     committed: list[float] = []
 
     class Timed(RedisAfterCommit):
-        async def versions_committed(self, keys: list[str]) -> None:
+        async def versions_committed(
+            self, keys: list[str], outbox_id: uuid.UUID | None = None
+        ) -> None:
             committed.append(time.perf_counter())
-            await super().versions_committed(keys)
+            await super().versions_committed(keys, outbox_id)
 
         async def jobs_committed(self, job_ids: list[uuid.UUID]) -> None:
             committed.append(time.perf_counter())

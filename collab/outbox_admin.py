@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain import deliveries
+from domain import deliveries, versions
 from domain.clock import utcnow
 from domain.errors import DomainError
 from domain.jobs import Job
@@ -93,10 +93,13 @@ async def retry(row_id: str) -> str:
             "one with resendInvitation"
         )
     now = utcnow()
-    await OutboxJob.filter(id=key).update(
-        status=OutboxStatus.PENDING, available_at=now, enqueued_at=None, finished_at=None,
-        attempts=0 if row.status is OutboxStatus.FAILED else row.attempts,
-    )  # fmt: skip
+    async with unit_of_work(None):  # the relay bumps the owner's cache version
+        await OutboxJob.filter(id=key).update(
+            status=OutboxStatus.PENDING, available_at=now, enqueued_at=None, finished_at=None,
+            attempts=0 if row.status is OutboxStatus.FAILED else row.attempts,
+        )  # fmt: skip
+        if row.status is OutboxStatus.FAILED:
+            versions.touch_owner(row.owner_id)  # it leaves the owner's failedDeliveries
     was = "failed" if row.status is OutboxStatus.FAILED else "pending"
     return f"job {row_id} ({row.job}, was {was}) is due now; a worker picks it up shortly"
 

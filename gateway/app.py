@@ -48,15 +48,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     redis_options = RedisOptions.of(settings)  # every Redis client below is built from it
     redis = redis_client.connect(redis_options, settings.queue_name)
     paas.use_backend(paas.for_settings(settings))  # builtin, or the platform's API
+    after_commit = RedisAfterCommit(redis, settings)
     services = Services(
         settings=settings,
-        after_commit=RedisAfterCommit(redis, settings),
+        after_commit=after_commit,
         limiter=RedisRateLimiter(settings),
         events=EventBroker(settings.redis_url, settings.events_channel, redis_options),
     )
     cache = None
     if settings.RESPONSE_CACHE_ENABLED:
-        cache = ResponseCache(redis, settings, schema_fingerprint())
+        cache = ResponseCache(redis, settings, schema_fingerprint(), after_commit)
     dashboard = Dashboard(settings.dashboard_dir)
     graphql = GraphQLEndpoint(services, dashboard, cache, SocketLimits(redis, settings))
     dependencies = Dependencies(redis, settings.RECONNECT_BACKOFF_MAX_SECONDS)

@@ -122,6 +122,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         fresh = "no-cache" in request.headers.get("cache-control", "")
         # What the hit path in front (gateway.cached_reads) found already.
         looked_up = request.scope.get("state", {}).get(LOOKED_UP)
+        if not await cache.ready():  # a bump of ours is unwritten: nothing from the cache
+            return None
         try:
             if looked_up == SESSION_UNKNOWN and ctx.session_token is not None:
                 await cache.remember_session(ctx.session_token, caller.id)
@@ -140,15 +142,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         scope = versions.current_read()
         if scope is None or response.status_code != 200:
             return
+        body = bytes(response.body)
+        etag = lookup.etag(body)
         if scope.cacheable and getattr(request.state, "keepable", False):
             try:
-                await self.cache.put(lookup, bytes(response.body), scope)
+                await self.cache.put(lookup, body, scope, etag)
             except RedisError:
                 log.warning("response cache unavailable; answer not kept")
-        etag = lookup.etag(scope)
         response.headers.update(cache_headers(etag, "miss"))
         if lookup.client_etag and lookup.client_etag == etag:
-            # Same counters as the client's copy and nothing ended since: 304, no body.
+            # The client holds this very answer (the ETag is its digest): 304, no body.
             response.status_code, response.body = 304, b""
             del response.headers["content-length"]
             del response.headers["content-type"]

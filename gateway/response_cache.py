@@ -16,6 +16,15 @@ counters after they commit, in the same path that publishes live events. The cou
 read before the answer is computed, so a change racing the computation leaves an entry
 that no longer matches: the worst case is a miss, never a stale answer.
 
+The cache fails closed. A bump this gateway could not write (its Redis link cut) stays in
+the outbox for the relay (domain.unit_of_work) and, until it is written, this gateway
+serves nothing from the cache, neither from Redis nor from its own copies; it tries to
+write it again before its next cached read. A copy of the bytes is only served when Redis
+says the entry is current and has the copy's ETag, and the ETag is a digest of the bytes
+themselves: counters that expired and came back can never make an old answer pass for a
+new one (and the counters never come back lower, see workers.dispatch). Copies live at
+most the entry TTL.
+
 Only logged-in queries are cached; mutations, subscriptions, platform calls, answers with
 errors other than FORBIDDEN or NOT_FOUND, and reads that declare themselves uncacheable
 are not. Memory is bounded by a TTL per entry and a byte budget over all entries (oldest
@@ -28,11 +37,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from graphql import OperationDefinitionNode, OperationType, parse
@@ -179,12 +189,20 @@ class Lookup:
     vector: str
     client_etag: str
 
-    def etag(self, scope: versions.ReadScope) -> str:
-        """From the counters and the time-based end: the same counters after a share ended
-        give another answer, so they must give another ETag."""
-        until = int(scope.deadline.timestamp() * 1000) if scope.deadline else 0
-        digest = hashlib.sha256(f"{self.key} {self.vector} {until}".encode()).hexdigest()
+    def etag(self, body: bytes) -> str:
+        """A digest of the answer itself (and whose it is): one ETag names one answer,
+        whatever counters it was computed under, so a client's or a gateway's copy is
+        never taken for another answer that happens to share the counters' values."""
+        digest = hashlib.sha256(self.key.encode() + b"\n" + body).hexdigest()
         return f'"{digest[:32]}"'
+
+
+class Bumps(Protocol):
+    """This process's version bumps that Redis did not take (workers.dispatch)."""
+
+    unwritten: dict[uuid.UUID, list[str]]
+
+    async def write_unwritten(self) -> bool: ...
 
 
 @dataclass
@@ -200,8 +218,12 @@ class SessionLookup:
 
 
 class ResponseCache:
-    def __init__(self, redis: Redis, settings: Settings, schema_fingerprint: str) -> None:
+    def __init__(
+        self, redis: Redis, settings: Settings, schema_fingerprint: str,
+        bumps: Bumps | None = None,
+    ) -> None:  # fmt: skip
         self.redis = redis
+        self.bumps = bumps
         self.settings = settings
         self.prefix = f"{settings.REDIS_KEY_PREFIX}:rc:"
         self.versions_prefix = settings.versions_prefix
@@ -219,9 +241,25 @@ class ResponseCache:
             if settings.REDIS_PIPELINED_HIT_PATH and PipelinedRedis.supports(url)
             else None
         )
-        # (session, request digest) -> (ETag, bytes) of answers served, oldest first.
-        self._copies: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
+        # (session, request digest) -> (ETag, bytes, end on the monotonic clock) of answers
+        # served, oldest first.
+        self._copies: OrderedDict[tuple[str, str], tuple[str, bytes, float]] = OrderedDict()
         self._copy_bytes = 0
+        self._copy_ttl = float(settings.RESPONSE_CACHE_TTL_SECONDS)
+
+    # -- failing closed -----------------------------------------------------------------
+    @property
+    def trusted(self) -> bool:
+        """False while a bump of this process is unwritten: then nothing is served from the
+        cache (the hit path leaves such requests to the normal one)."""
+        return self.bumps is None or not self.bumps.unwritten
+
+    async def ready(self) -> bool:
+        """Writes this process's unwritten bumps if any; True when the cache may be used."""
+        if self.trusted:
+            return True
+        assert self.bumps is not None
+        return await self.bumps.write_unwritten()
 
     async def aclose(self) -> None:
         if self._pipe is not None:
@@ -301,6 +339,8 @@ class ResponseCache:
         session = token_hash(token)
         copy_key = (session, digest)
         copy = self._copies.get(copy_key)
+        if copy is not None and copy[2] <= time.monotonic():
+            copy = None  # too old to offer: Redis sends the bytes, and they are kept anew
         keys = [self.sessions_prefix + session]
         args: list[str | bytes | int] = [now_ms, client_etag, self.versions_prefix, self.prefix,
                                          digest, copy[0] if copy else ""]  # fmt: skip
@@ -332,10 +372,10 @@ class ResponseCache:
         old = self._copies.pop(key, None)
         if old is not None:
             self._copy_bytes -= len(old[1])
-        self._copies[key] = (etag, body)
+        self._copies[key] = (etag, body, time.monotonic() + self._copy_ttl)
         self._copy_bytes += len(body)
         while self._copy_bytes > budget:
-            _, (_, evicted) = self._copies.popitem(last=False)
+            _, (_, evicted, _) = self._copies.popitem(last=False)
             self._copy_bytes -= len(evicted)
 
     async def remember_session(self, token: str, account_id: uuid.UUID | str) -> bool:
@@ -375,7 +415,9 @@ class ResponseCache:
         )
         return True
 
-    async def put(self, lookup: Lookup, body: bytes, scope: versions.ReadScope) -> bool:
+    async def put(
+        self, lookup: Lookup, body: bytes, scope: versions.ReadScope, etag: str | None = None
+    ) -> bool:
         settings = self.settings
         if len(body) > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES:
             return False
@@ -387,7 +429,7 @@ class ResponseCache:
             ttl_ms = max(1, min(ttl_ms, until_ms - now_ms))
         await self._store(
             keys=[lookup.key, self.prefix + "index", self.prefix + "sizes", self.prefix + "total"],
-            args=[" ".join(lookup.deps), lookup.vector, until_ms, lookup.etag(scope), body, ttl_ms,
+            args=[" ".join(lookup.deps), lookup.vector, until_ms, etag or lookup.etag(body), body, ttl_ms,
                   now_ms, settings.RESPONSE_CACHE_MAX_BYTES],
         )  # fmt: skip
         return True

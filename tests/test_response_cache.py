@@ -187,3 +187,48 @@ async def test_memory_is_bounded_by_the_byte_budget(
             big = "query Big { environments { id name displayName status createdAt myPolicies } }"
             await post(owner, big)
             assert (await post(owner, big)).headers["x-cache"] == "miss"  # over the entry cap
+
+
+ENVIRONMENT = "query($id: ID!) { environment(id: $id) { id myPolicies sshAccess } }"
+REVOKE = """mutation($env: ID!, $member: ID!) {
+  shareEnvironment(environmentId: $env, grants: [{ memberId: $member, roleIds: [] }]) {
+    errors { code } } }"""
+
+
+async def time_passes(redis: Redis, prefix: str) -> None:
+    """What eleven minutes do to Redis: every key with a TTL is gone (entries, sessions and
+    version counters); the keys that never expire stay."""
+    async for key in redis.scan_iter(f"{prefix}:*", count=10_000):
+        if await redis.ttl(key) >= 0:
+            await redis.delete(key)
+
+
+async def test_an_answer_after_the_counters_expired_never_takes_an_old_etag(
+    gql: GraphQLClient, redis: Redis, redis_prefix: str
+) -> None:
+    owner, member = await sign_up(gql, "Owner"), await sign_up(gql, "Member")
+    env = await create_env(owner, "web")
+    member_id = await active_member(owner, member, shares=[
+        {"environmentId": env, "roleIds": [FULL_ACCESS]}])  # fmt: skip
+    await time_passes(redis, redis_prefix)
+    for _ in range(3):  # computed, then served from Redis, then from this gateway's copy
+        full = await post(member, ENVIRONMENT, id=env)
+    assert (
+        full.headers["x-cache"] == "hit"
+        and len(full.json()["data"]["environment"]["myPolicies"]) == 19
+    )
+    (await owner.gql(REVOKE, env=env, member=member_id)).ok("shareEnvironment")
+    counter = f"{redis_prefix}:v:o:{owner.id}"
+    revoked_at = int(await redis.get(counter) or 0)
+
+    await time_passes(redis, redis_prefix)  # the counters are back to where they started
+    for _ in range(3):
+        now = await post(member, ENVIRONMENT, id=env)
+        assert now.json()["data"]["environment"] is None, now.headers.get("x-cache")
+        assert now.headers["etag"] != full.headers["etag"]
+    assert now.headers["x-cache"] == "hit"
+    again = await post(member, ENVIRONMENT, {"If-None-Match": full.headers["etag"]}, id=env)
+    assert again.status_code == 200 and again.json()["data"]["environment"] is None
+    # and a counter that expired never comes back lower than it was
+    await create_env(owner, "api")
+    assert int(await redis.get(counter) or 0) > revoked_at

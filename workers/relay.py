@@ -7,6 +7,10 @@ The arq job id is the row id, so enqueueing a row that is already queued, runnin
 retrying is a no-op, and several workers relaying at once never duplicate work. A row
 whose run stopped renewing its lease (a killed worker) is due again once the lease ends,
 and goes out under a fresh job id; the run that takes it over finishes it.
+
+`version_bump` rows (domain.unit_of_work) are not jobs: a row still there after its grace
+is a change whose cache versions the committing process could not bump (its Redis link
+was cut, or it died right after commit). The relay bumps them itself, then deletes them.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import uuid
 from arq.connections import ArqRedis
 
 from domain.clock import utcnow
+from domain.unit_of_work import VERSION_BUMP
 from infra import outages
 from models import OutboxJob, OutboxStatus
-from workers.dispatch import RUN_OUTBOX_JOB
+from workers.dispatch import RUN_OUTBOX_JOB, RedisAfterCommit
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ async def relay_once(redis: ArqRedis, queue_name: str) -> int:
     """Enqueues due PENDING rows; returns how many arq accepted as new jobs."""
     due = (
         await OutboxJob.filter(status=OutboxStatus.PENDING, available_at__lte=utcnow())
+        .exclude(job=VERSION_BUMP)
         .order_by("available_at")
         .limit(BATCH)
         .values_list("id", "attempts", "lease_owner")
@@ -50,6 +56,23 @@ async def relay_once(redis: ArqRedis, queue_name: str) -> int:
     return len(fresh)
 
 
+async def bump_once(bumps: RedisAfterCommit) -> int:
+    """Bumps the versions of due `version_bump` rows, then deletes them; returns how many."""
+    rows = (
+        await OutboxJob.filter(job=VERSION_BUMP, status=OutboxStatus.PENDING,
+                               available_at__lte=utcnow())
+        .order_by("available_at").limit(BATCH).values_list("id", "payload")
+    )  # fmt: skip
+    if not rows:
+        return 0
+    await bumps.bump(
+        sorted({str(k) for _, payload in rows for k in (payload or {}).get("keys", ())})
+    )
+    await OutboxJob.filter(id__in=[row_id for row_id, _ in rows]).delete()
+    log.info("bumped the cache versions of %d change(s) left unbumped", len(rows))
+    return len(rows)
+
+
 def arq_job_id(row_id: object, attempts: int, lease_owner: str | None) -> str:
     """The row id, except for a row whose run's lease ran out (its worker died): arq keeps
     that job "in progress" for its whole timeout, so the take-over needs an id of its own
@@ -57,11 +80,15 @@ def arq_job_id(row_id: object, attempts: int, lease_owner: str | None) -> str:
     return str(row_id) if lease_owner is None else f"{row_id}:{attempts}"
 
 
-async def relay_forever(redis: ArqRedis, queue_name: str, interval: float) -> None:
+async def relay_forever(
+    redis: ArqRedis, queue_name: str, interval: float, bumps: RedisAfterCommit | None = None
+) -> None:
     database = outages.watch(outages.DATABASE)
     while True:
         pause = interval
         try:
+            if bumps is not None:  # first: they guard cached reads, the jobs only send mail
+                await bump_once(bumps)
             await relay_once(redis, queue_name)
         except asyncio.CancelledError:
             raise

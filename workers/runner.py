@@ -4,7 +4,8 @@ The outbox row is the source of truth, not the arq job: arq only says "look at r
 So a row runs to DONE once however often it is enqueued (gateway after commit, relay,
 arq retry), a transient failure is retried with back-off, and after `max_attempts` (or a
 permanent SMTP refusal) the row becomes FAILED with `last_error`, which the owner sees in
-`failedDeliveries`. Secrets in the payload (the invitation token) are wiped when the row
+`failedDeliveries` (a change of the owner's, so it bumps the owner's cache version: a cached
+`failedDeliveries` is not served after it). Secrets in the payload (the invitation token) are wiped when the row
 is finished either way.
 """
 
@@ -22,9 +23,10 @@ from typing import Any
 from arq import Retry
 from tortoise.expressions import F
 
+from domain import versions
 from domain.clock import utcnow
 from domain.jobs import Job
-from domain.unit_of_work import AfterCommit
+from domain.unit_of_work import AfterCommit, unit_of_work
 from infra import logs, metrics, retries
 from infra.settings import Settings
 from models import OutboxJob, OutboxStatus
@@ -72,7 +74,7 @@ class JobEnv:
     settings: Settings
     mailer: Mailer
     run: Run | None = None
-    after_commit: AfterCommit | None = None  # for jobs that commit changes (platform)
+    after_commit: AfterCommit | None = None  # commits of jobs (platform; a FAILED delivery's bump)
 
     async def send_all(self, emails: Sequence[Email]) -> BatchReport:
         return await self.mailer.send_all(emails, self.run)
@@ -136,12 +138,23 @@ def _public_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in SECRET_FIELDS}
 
 
-async def _finish(row: OutboxJob, status: OutboxStatus, error: str | None) -> None:
+async def _finish(
+    row: OutboxJob, status: OutboxStatus, error: str | None, env: JobEnv | None = None
+) -> None:
     now = utcnow()
-    await OutboxJob.filter(id=row.id).update(
-        status=status, finished_at=now, available_at=now, last_error=error, lease_owner=None,
-        payload=_public_payload(row.payload or {}),
-    )  # fmt: skip
+
+    async def finished() -> None:
+        await OutboxJob.filter(id=row.id).update(
+            status=status, finished_at=now, available_at=now, last_error=error,
+            lease_owner=None, payload=_public_payload(row.payload or {}),
+        )  # fmt: skip
+
+    if status is OutboxStatus.FAILED:
+        async with unit_of_work(env.after_commit if env else None):
+            await finished()
+            versions.touch_owner(row.owner_id)  # the owner's failedDeliveries changed
+    else:
+        await finished()
     metrics.job_finished(row.job, status.value.lower())
 
 
@@ -189,7 +202,7 @@ async def _run(row: OutboxJob, env: JobEnv, policy: RetryPolicy) -> str:
             raise PermanentJobError(f"unknown job {row.job!r}") from None
         report = await handler(row, env)
     except PermanentJobError as exc:
-        await _finish(row, OutboxStatus.FAILED, str(exc))
+        await _finish(row, OutboxStatus.FAILED, str(exc), env)
         return "failed"
     except HandBack:
         # Not a failed attempt: the row is due again at once, for another worker.
@@ -209,7 +222,8 @@ async def _run(row: OutboxJob, env: JobEnv, policy: RetryPolicy) -> str:
         if not isinstance(exc, TransientMailError):
             log.exception("outbox job %s (%s) raised", row.id, row.job)
         if attempt >= policy.max_attempts:
-            await _finish(row, OutboxStatus.FAILED, f"gave up after {attempt} attempts: {error}")
+            await _finish(row, OutboxStatus.FAILED, f"gave up after {attempt} attempts: {error}",
+                          env)  # fmt: skip
             return "failed"
         delay = policy.backoff(attempt)
         await OutboxJob.filter(id=row.id).update(
@@ -220,7 +234,7 @@ async def _run(row: OutboxJob, env: JobEnv, policy: RetryPolicy) -> str:
         raise Retry(defer=delay) from exc
     if report is not None and report.refused:
         refused = "; ".join(f"{email.to}: {why}" for email, why in report.refused)
-        await _finish(row, OutboxStatus.FAILED, f"refused by the mail server: {refused}")
+        await _finish(row, OutboxStatus.FAILED, f"refused by the mail server: {refused}", env)
         return "failed"
     await _finish(row, OutboxStatus.DONE, None)
     return "done"

@@ -113,7 +113,10 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         )
     ctx["relay_task"] = asyncio.create_task(
         relay.relay_forever(
-            ctx["redis"], settings.queue_name, ctx.get("relay_interval", RELAY_INTERVAL)
+            ctx["redis"],
+            settings.queue_name,
+            ctx.get("relay_interval", RELAY_INTERVAL),
+            ctx["after_commit"],
         ),
         name="outbox-relay",
     )
