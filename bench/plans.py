@@ -23,6 +23,8 @@ from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from bench.statements import wrapping
+
 # Tables that stay small whatever the number of accounts: the policy catalogue, the
 # migration ledger. Reading them in full is cheaper than any index.
 SMALL_TABLES = frozenset({"policy", "tortoise_migrations"})
@@ -47,18 +49,8 @@ class StatementLog:
 
     @contextmanager
     def recording(self) -> Iterator[None]:
-        originals: list[tuple[type, str, Any]] = []
-        for cls in _client_classes():
-            for name in _METHODS:
-                if name in cls.__dict__:
-                    original = cls.__dict__[name]
-                    originals.append((cls, name, original))
-                    setattr(cls, name, self._wrap(original))
-        try:
+        with wrapping(_client_classes(), _METHODS, self._wrap):
             yield
-        finally:
-            for cls, name, original in originals:
-                setattr(cls, name, original)
 
     def _wrap(self, original: Any) -> Any:
         log = self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,25 @@ from gateway.auth import authenticate
 from infra.settings import Settings
 from schema.context import Context, Services
 from schema.root import schema
+
+
+@contextmanager
+def wrapping(
+    classes: Iterable[type], methods: Iterable[str], wrap: Callable[[Any], Any]
+) -> Iterator[None]:
+    """Each of `methods` that a class of `classes` defines itself, wrapped while active."""
+    originals: list[tuple[type, str, Any]] = []
+    for cls in classes:
+        for name in methods:
+            if name in cls.__dict__:
+                original = cls.__dict__[name]
+                originals.append((cls, name, original))
+                setattr(cls, name, wrap(original))
+    try:
+        yield
+    finally:
+        for cls, name, original in originals:
+            setattr(cls, name, original)
 
 
 class StatementCounter:
@@ -27,18 +46,9 @@ class StatementCounter:
 
     @contextmanager
     def counting(self) -> Iterator[None]:
-        originals: list[tuple[Any, str, Any]] = []
-        for cls in {type(Tortoise.get_connection("default")), BaseDBAsyncClient}:
-            for name in self.METHODS:
-                if name in cls.__dict__:
-                    original = cls.__dict__[name]
-                    originals.append((cls, name, original))
-                    setattr(cls, name, self._wrap(original))
-        try:
+        classes: set[type] = {type(Tortoise.get_connection("default")), BaseDBAsyncClient}
+        with wrapping(classes, self.METHODS, self._wrap):
             yield
-        finally:
-            for cls, name, original in originals:
-                setattr(cls, name, original)
 
     def _wrap(self, original: Any) -> Any:
         counter = self
