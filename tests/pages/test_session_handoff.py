@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from gateway.pages.handoff import COOKIE, PATH, TTL_SECONDS
+from gateway.pages.handoff import COOKIE, PATH, TTL_SECONDS, SessionHandoff
+from models import Account
 from tests.pages.forms import open_invitation
+from tests.utils import processes
 from tests.utils.accounts import sign_up
 from tests.utils.graphql import GraphQLClient
 from tests.utils.members import invitation_token, invite
@@ -149,3 +152,14 @@ async def test_unknown_codes_count_with_the_other_token_guesses(
     assert int(r.headers["retry-after"]) > 0
     assert (await http.get("/invitations/some-token")).status_code == 429  # one budget
     assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_without_redis_no_code_is_issued(app: Any, gql: GraphQLClient) -> None:
+    """No error: the accepted page then links to the plain dashboard (the log-in form)."""
+    user = await sign_up(gql, "Ivy Invitee")
+    dead = Redis.from_url(f"redis://127.0.0.1:{processes.free_port()}/0")
+    try:
+        handoff = SessionHandoff(app.state.services, dead)
+        assert await handoff.issue(await Account.get(id=user.id)) is None
+    finally:
+        await dead.aclose()
