@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            *page_routes(services),
+            *page_routes(services, redis),
             *dashboard.routes(),
             *(dev_mail_routes() if settings.ENVIRONMENT == "development" else []),
         ],

@@ -24,6 +24,7 @@ from domain.clock import utcnow
 from domain.errors import DomainError, ErrorCode
 from domain.unit_of_work import unit_of_work
 from gateway.pages.csrf import FIELD
+from gateway.pages.handoff import SessionHandoff
 from gateway.pages.links import Handler, LinkPages, sentence
 from gateway.pages.rendering import domain_error_page, render
 from models import (
@@ -113,8 +114,9 @@ class InvitationPages(LinkPages):
     guesses = rate_limit.TOKEN_GUESSES_PER_ADDRESS
     too_many = "Too many invitation attempts"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, handoff: SessionHandoff) -> None:
         super().__init__(services, cookie_path="/invitations")
+        self.handoff = handoff
         self.dashboard_url = f"{services.settings.public_url}/app/shared-with-me"
 
     def routes(self) -> list[BaseRoute]:
@@ -252,14 +254,20 @@ class InvitationPages(LinkPages):
         self, view: InvitationView, account: Account, *, created: bool
     ) -> HTMLResponse:
         # The person just proved who they are (new password or the right one): the
-        # dashboard link logs them in. The session token rides in the URL fragment, which
-        # browsers send to no server and put in no Referer; the dashboard moves it to
-        # its storage and clears it from the address bar.
-        token = await accounts.open_session(account, self.services.settings.SESSION_TTL_HOURS)
-        return render("accepted.html", {
+        # dashboard link logs them in, in this browser only, once (gateway.pages.handoff).
+        # The code rides in the URL fragment, which browsers send to no server and put in
+        # no Referer. Without Redis the link opens the log-in form instead.
+        handoff = await self.handoff.issue(account)
+        dashboard_url = (
+            f"{self.dashboard_url}#handoff={handoff.code}" if handoff else self.dashboard_url
+        )
+        response = render("accepted.html", {
             "owner_name": view.owner_name, "email": view.member.email, "created": created,
-            "dashboard_url": f"{self.dashboard_url}#session={token}",
+            "dashboard_url": dashboard_url,
         })  # fmt: skip
+        if handoff:
+            self.handoff.bind(response, handoff)
+        return response
 
 
 def _form_field(domain_field: str | None) -> str:

@@ -160,7 +160,7 @@ def test_owner_shares_and_the_collaborator_sees_it_live(stack: Stack, people: An
     member.get_by_role("link", name="Open the dashboard").click()
     section = member.get_by_role("region", name="Environments owned by Olivia Owner")
     expect(section).to_be_visible()
-    assert "#session" not in member.url  # the hand-off token left the address bar
+    assert "#handoff" not in member.url  # the hand-off code left the address bar
     api_card = section.get_by_role("listitem", name=f"Environment api-prod-{tag}")
     expect(api_card).to_be_visible()
     expect(section.get_by_role("listitem", name=f"Environment web-staging-{tag}")).to_have_count(0)
@@ -287,13 +287,10 @@ def test_owner_runs_the_member_lifecycle_from_the_list(stack: Stack, people: Any
 
     # Ann accepts with the link of the re-sent invitation and opens the dashboard.
     stack.mail.wait_for(ann, "Reminder", within=20)
-    accepted = stack.server.gql(
-        "mutation($t: String!, $p: String!) { signUpWithInvitation(token: $t, password: $p) "
-        "{ token errors { code } } }",
-        t=_newest_token(stack, ann), p=PASSWORD,
-    )["signUpWithInvitation"]  # fmt: skip
-    assert accepted["errors"] == []
-    member.goto(f"{stack.server.url}/app/shared-with-me#session={accepted['token']}")
+    member.goto(f"{stack.server.url}/invitations/{_newest_token(stack, ann)}")
+    member.get_by_label("Password").fill(PASSWORD)
+    member.get_by_role("button", name="Create account and accept").click()
+    member.get_by_role("link", name="Open the dashboard").click()
     section = member.get_by_role("region", name="Environments owned by Oscar Owner")
     expect(section).to_contain_text("Oscar Owner has not shared any environment")
 
@@ -332,11 +329,13 @@ def test_owner_runs_the_member_lifecycle_from_the_list(stack: Stack, people: Any
     expect(invitations).to_have_count(0)
 
     # Log out (the session is revoked), then log in again with the password.
+    session = member.evaluate("() => localStorage.getItem('collab.session')")
+    assert session
     member.get_by_role("button", name="Log out").click()
     expect(member.get_by_role("heading", name="Log in")).to_be_visible()
     me_query = stack.server.api.post(
         "/graphql", json={"query": "{ me { id } }"},
-        headers={"Authorization": f"Bearer {accepted['token']}"},
+        headers={"Authorization": f"Bearer {session}"},
     ).json()  # fmt: skip
     assert me_query["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     member.get_by_label("Email").fill(ann)

@@ -80,7 +80,7 @@ def test_new_person_sets_a_password_and_accepts(live_server: LiveServer, page: A
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text() == "You now collaborate with Olivia Owner"
     href = page.get_by_role("link", name="Open the dashboard").get_attribute("href")
-    assert href.startswith(f"{live_server.url}/app/shared-with-me#session=")
+    assert href.startswith(f"{live_server.url}/app/shared-with-me#handoff=")
     screenshot(page, "invitation-3-accepted")
 
     assert _member_status(live_server, owner, member_id) == "ACTIVE"

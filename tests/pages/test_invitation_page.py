@@ -38,11 +38,14 @@ async def _status(owner: User) -> str:
     return str(member["status"])
 
 
-def _dashboard_session(html: str) -> str:
-    """The session token the accepted page's dashboard link hands over (in the fragment)."""
-    match = re.search(r'href="http://collab\.test/app/shared-with-me#session=([\w-]+)"', html)
-    assert match, "the accepted page links into the dashboard with a session"
-    return match.group(1)
+async def _dashboard_session(http: httpx.AsyncClient, html: str) -> str:
+    """The session the accepted page's dashboard link hands over: a one-time code in the
+    fragment, redeemed by this browser (its hand-off cookie) as the dashboard does."""
+    match = re.search(r'href="http://collab\.test/app/shared-with-me#handoff=([\w-]+)"', html)
+    assert match, "the accepted page links into the dashboard with a hand-off code"
+    r = await http.post("/app/handoff", json={"code": match.group(1)})
+    assert r.status_code == 200, r.text
+    return str(r.json()["token"])
 
 
 def _readable(r: httpx.Response) -> None:
@@ -112,8 +115,8 @@ async def test_set_password_creates_collaborator_and_accepts(
     assert login["account"]["kind"] == "COLLABORATOR"
     # The owner's decision email waits in the outbox (sent after commit by the worker).
     assert await OutboxJob.filter(job="decision_email").count() == 1
-    # "Open the dashboard" logs the new collaborator in: a session in the URL fragment.
-    session = _dashboard_session(r.text)
+    # "Open the dashboard" logs the new collaborator in (a one-time code in the fragment).
+    session = await _dashboard_session(http, r.text)
     me = await gql.as_(session)("query { me { email kind } }")
     assert me.data["me"] == {"email": "invitee-page@collab.example", "kind": "COLLABORATOR"}
     # The link is single use.
@@ -162,7 +165,7 @@ async def test_existing_account_logs_in_to_accept(
     assert await _status(owner) == "ACTIVE"
     account = await Account.get(email=invitee.email)
     assert account.kind is AccountKind.TRIAL  # an existing account keeps its kind
-    me = await gql.as_(_dashboard_session(right.text))("query { me { email } }")
+    me = await gql.as_(await _dashboard_session(http, right.text))("query { me { email } }")
     assert me.data["me"] == {"email": invitee.email}
 
 

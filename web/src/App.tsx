@@ -7,7 +7,7 @@ import { Link, navigate, usePath } from "./router";
 import { AccountScreen } from "./screens/Account";
 import { SharedByMe } from "./screens/SharedByMe";
 import { SharedWithMe } from "./screens/SharedWithMe";
-import { readToken, saveToken } from "./session";
+import { readToken, redeemHandoff, saveToken } from "./session";
 import { Loading } from "./ui";
 
 const MeQuery = graphql(`
@@ -18,16 +18,28 @@ const LogOutMutation = graphql(`
   mutation LogOut { logOut { ok errors { code message field } } }
 `);
 
-export function App() {
+/** `handoff`: the invitation page's one-time code, redeemed once before anything shows. */
+export function App({ handoff = null }: { handoff?: string | null }) {
   const [token, setToken] = useState(readToken);
+  const [pending, setPending] = useState(handoff !== null);
+  const [notice, setNotice] = useState<string | null>(null);
   const client = useMemo(() => makeClient(token), [token]);
   const login = useCallback((next: string | null) => {
     saveToken(next);
     setToken(next);
   }, []);
+  useEffect(() => {
+    if (handoff === null) return;
+    redeemHandoff(handoff).then((result) => {
+      if ("token" in result) login(result.token);
+      else setNotice(result.error);
+      setPending(false);
+    });
+  }, [handoff, login]);
+  if (pending) return <Loading what="your account" />;
   return (
     <Provider value={client}>
-      {token ? <Shell onLogOut={() => login(null)} /> : <AccountScreen onSession={login} />}
+      {token ? <Shell onLogOut={() => login(null)} /> : <AccountScreen onSession={login} notice={notice} />}
     </Provider>
   );
 }

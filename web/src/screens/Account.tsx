@@ -19,7 +19,8 @@ const SignUp = graphql(`
   }
 `);
 
-export function AccountScreen({ onSession }: { onSession: (token: string) => void }) {
+/** `notice`: why the person is here rather than logged in (a refused sign-in link). */
+export function AccountScreen({ onSession, notice = null }: { onSession: (token: string) => void; notice?: string | null }) {
   const signingUp = usePath() === "/signup";
   const [errors, setErrors] = useState<Errors>([]);
   const [{ fetching: loggingIn }, logIn] = useMutation(LogIn);
@@ -42,6 +43,7 @@ export function AccountScreen({ onSession }: { onSession: (token: string) => voi
       <p className="brand"><span aria-hidden="true">◆</span> collab-gateway</p>
       <form className="card stack" noValidate onSubmit={(e) => { e.preventDefault(); submit(new FormData(e.currentTarget)); }}>
         <h1>{signingUp ? "Create your account" : "Log in"}</h1>
+        {notice && !errors.length && <div className="alert" role="alert"><p>{notice}</p></div>}
         <FormErrors errors={otherErrors(errors, fields)} />
         <Field label="Email" name="email" errors={errors}>
           {(a) => <input {...a} type="email" autoComplete="username" defaultValue={email} required />}
