@@ -10,7 +10,6 @@ the code's hash with the account and the nonce's hash, never a bearer token.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -26,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from domain import accounts, rate_limit
 from domain.errors import DomainError, ErrorCode
+from domain.tokens import token_hash
 from models import Account
 from schema.context import Services
 
@@ -55,7 +55,7 @@ _STATUS = {
 
 
 def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    return token_hash(value)  # the code and the nonce are secrets like any token
 
 
 def _refused_presentation(outcome: BaseException | None) -> bool:
