@@ -57,9 +57,10 @@ function latest(listed: State, fresh: State | null | undefined): State {
   return RANK[b.status] > RANK[a.status] ? fresh : listed;
 }
 
-/** The environment every `ms` while `active` (the screen's cache is not asked). */
+/** The environment every `ms` while `active` (the screen's cache is not asked); undefined
+ *  until the first answer. */
 function usePolled(id: string | null, active: boolean, ms: number): State | null | undefined {
-  const [{ data }, poll] = useQuery({
+  const [{ data, error }, poll] = useQuery({
     query: StateQuery, variables: { id: id ?? "" }, pause: !id || !active, requestPolicy: "network-only",
   });
   useEffect(() => {
@@ -67,7 +68,8 @@ function usePolled(id: string | null, active: boolean, ms: number): State | null
     const timer = setInterval(() => poll({ requestPolicy: "network-only" }), ms);
     return () => clearInterval(timer);
   }, [id, active, ms, poll]);
-  return id ? data?.environment : null;
+  if (!id || error) return null;
+  return data?.environment; // null: not (or no longer) visible to the caller
 }
 
 /** How an operation stands, in words: "Start: pending", "Stop failed: …". */
@@ -110,6 +112,7 @@ export function EnvironmentActions({ env, policies, onChange }: {
   const [, clone] = useMutation(Clone);
   const [fresh, setFresh] = useState<State | null>(null);
   const [copy, setCopy] = useState<State | null>(null);
+  const [copyNote, setCopyNote] = useState("");
   const [errors, setErrors] = useState<Errors>([]);
   const [sending, setSending] = useState(false);
   const [asking, setAsking] = useState<"clone" | "delete" | null>(null);
@@ -119,8 +122,15 @@ export function EnvironmentActions({ env, policies, onChange }: {
   const self = usePolled(env.id, open || current.busy, open ? POLL_OPEN_MS : POLL_BUSY_MS);
   const copyPolled = usePolled(copy?.id ?? null, isOpen(copy?.lastOperation), POLL_OPEN_MS);
 
-  useEffect(() => { if (self) setFresh((was) => (was ? latest(was, self) : self)); }, [self]);
-  useEffect(() => { if (copyPolled) setCopy((was) => (was ? latest(was, copyPolled) : copyPolled)); }, [copyPolled]);
+  // A poll answer is newer than what the card had, unless the card's operation is newer.
+  useEffect(() => { if (self) setFresh((was) => (was ? latest(self, was) : self)); }, [self]);
+  useEffect(() => {
+    if (copyPolled) setCopy((was) => (was ? latest(copyPolled, was) : copyPolled));
+    else if (copyPolled === null && copy) { // the copy is not shared with the caller
+      setCopyNote(`Clone → ${copy.name}: requested (the copy is not shared with you)`);
+      setCopy(null);
+    }
+  }, [copyPolled, copy]);
 
   // When an operation ends, the screen refetches: statuses, lists, a deleted one gone.
   const wasOpen = useRef(open);
@@ -176,12 +186,14 @@ export function EnvironmentActions({ env, policies, onChange }: {
       </div>
       <Progress op={current.lastOperation} />
       {copy && <Progress op={copy.lastOperation} subject={` → ${copy.name}`} />}
+      {copyNote && !copy && <p className="op-progress" role="status">{copyNote}</p>}
       <Messages errors={errors} />
       {asking === "clone" && (
         <CloneDialog name={env.name} onClose={() => setAsking(null)} onClone={async (name) => {
           const payload = await send(() => clone({ id: env.id, name }));
           if (!payload.errors.length) {
             setCopy(payload.environment ?? null);
+            setCopyNote("");
             setErrors([]);
             onChange();
           }
