@@ -6,6 +6,7 @@ browser tests skip on a developer machine and fail in CI (COLLAB_REQUIRE_SERVICE
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -191,17 +192,14 @@ def live_server(
         processes.forget_redis_prefix(redis_url, env["REDIS_KEY_PREFIX"])
 
 
-@pytest.fixture(scope="module")
-def stack(
-    chromium_path: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """Gateway + worker + SMTP sink: emails really leave, links really work."""
+@contextlib.contextmanager
+def running_stack(directory: Path, redis_url: str, **extra: str) -> Iterator[Stack]:
+    """A gateway and a worker (with these extra settings) on one database, and an SMTP sink."""
     if not (DIST / "index.html").is_file():
         message = "web/dist is not built: ./scripts/test.sh builds it (Node.js 20+ and npm)"
         if REQUIRE_SERVICES:
             pytest.fail(message)
         pytest.skip(message)
-    directory = tmp_path_factory.mktemp("dashboard")
     # PostgreSQL, as in production: a gateway and a worker writing one SQLite file at once
     # can meet "database is locked" (see the report); SQLite only where PostgreSQL is absent.
     pg_name: str | None = None
@@ -215,7 +213,7 @@ def stack(
     mail.start()
     port = processes.free_port()
     env = _gateway_env(directory, redis_url, port, DATABASE_URL=database_url,
-                       SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port))  # fmt: skip
+                       SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port), **extra)  # fmt: skip
     databases.migrate(database_url)
     url = env["PUBLIC_URL"]
     with (directory / "server.log").open("wb") as log:
@@ -232,6 +230,15 @@ def stack(
         processes.forget_redis_prefix(redis_url, env["REDIS_KEY_PREFIX"])
         if pg_name is not None:
             databases.drop_postgres_database(pg_name)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    chromium_path: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Gateway + worker + SMTP sink: emails really leave, links really work."""
+    with running_stack(tmp_path_factory.mktemp("dashboard"), redis_url) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,11 @@ import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 import { graphql } from "../gql";
 import type { OwnerSectionViewFragment, PendingInvitationFragment, SharedEnvironmentFragment, SharedGroupFragment } from "../gql/graphql";
-import { Badge, Dialog, Empty, Field, FormErrors, Loading, QueryError, formatDate, otherErrors, payloadOf, type Errors } from "../ui";
+import { EnvironmentActions } from "./EnvironmentActions";
+import { Badge, Dialog, Empty, FormErrors, Loading, QueryError, formatDate, payloadOf, type Errors } from "../ui";
 
 graphql(`
-  fragment SharedEnvironment on Environment { id name displayName status myPolicies }
+  fragment SharedEnvironment on Environment { id name displayName status myPolicies ...EnvironmentState }
 `);
 graphql(`
   fragment SharedGroup on EnvironmentGroup { id name environments { id } }
@@ -41,11 +42,6 @@ const Changed = graphql(`
 const Accept = graphql(`mutation AcceptInvitation($id: ID!) { acceptInvitation(id: $id) { member { id status } errors { code message field } } }`);
 const Reject = graphql(`mutation RejectInvitation($id: ID!) { rejectInvitation(id: $id) { member { id status } errors { code message field } } }`);
 const Leave = graphql(`mutation LeaveCollaboration($id: ID!) { leaveCollaboration(memberId: $id) { member { id status } errors { code message field } } }`);
-const Start = graphql(`mutation StartEnvironment($id: ID!) { startEnvironment(id: $id) { environment { id status } errors { code message field } } }`);
-const Stop = graphql(`mutation StopEnvironment($id: ID!) { stopEnvironment(id: $id) { environment { id status } errors { code message field } } }`);
-const Restart = graphql(`mutation RestartNodes($id: ID!) { restartNodes(id: $id) { environment { id status } errors { code message field } } }`);
-const Delete = graphql(`mutation DeleteEnvironment($id: ID!) { deleteEnvironment(id: $id) { environment { id status } errors { code message field } } }`);
-const Clone = graphql(`mutation CloneEnvironment($id: ID!, $name: String!) { cloneEnvironment(id: $id, name: $name) { environment { id name } errors { code message field } } }`);
 
 type Tree = SharedGroupFragment & { children?: Tree[] };
 
@@ -161,74 +157,15 @@ function EnvironmentList({ environments, focus, onChange }: { environments: Shar
   );
 }
 
-const ACTIONS = [
-  { policy: "env.start", label: "Start" },
-  { policy: "env.stop", label: "Stop" },
-  { policy: "nodes.restart", label: "Restart nodes" },
-  { policy: "env.clone", label: "Clone" },
-  { policy: "env.delete", label: "Delete" },
-] as const;
-
 function EnvironmentCard({ environment: env, focused, onChange }: { environment: SharedEnvironmentFragment; focused: boolean; onChange: () => void }) {
-  const [, start] = useMutation(Start);
-  const [, stop] = useMutation(Stop);
-  const [, restart] = useMutation(Restart);
-  const [, remove] = useMutation(Delete);
-  const [errors, setErrors] = useState<Errors>([]);
-  const [cloning, setCloning] = useState(false);
-  const [done, setDone] = useState("");
-  const allowed = new Set(env.myPolicies);
-  async function act(policy: string, label: string) {
-    if (policy === "env.clone") return setCloning(true);
-    if (policy === "env.delete" && !confirm(`Delete ${env.name}? This cannot be undone.`)) return;
-    const run = { "env.start": start, "env.stop": stop, "nodes.restart": restart, "env.delete": remove }[policy]!;
-    const result = await run({ id: env.id });
-    const payload = payloadOf(result);
-    setErrors(payload?.errors ?? []);
-    if (payload && !payload.errors.length) { setDone(`${label}: done`); onChange(); }
-  }
   return (
     <li id={`env-${env.id}`} className={`env${focused ? " focused" : ""}`} aria-label={`Environment ${env.name}`}>
       <div className="env-head">
         <strong>{env.displayName || env.name}</strong> {env.displayName && env.displayName !== env.name && <code>{env.name}</code>} <Badge value={env.status} />
       </div>
-      <div className="actions" role="toolbar" aria-label={`Actions on ${env.name}`}>
-        {ACTIONS.map((a) => {
-          const ok = allowed.has(a.policy);
-          return (
-            <button key={a.policy} className="secondary small" disabled={!ok}
-              title={ok ? a.policy : `Your roles here do not include ${a.policy}`}
-              onClick={() => act(a.policy, a.label)}>{a.label}</button>
-          );
-        })}
-      </div>
+      <EnvironmentActions env={env} policies={new Set(env.myPolicies)} onChange={onChange} />
       <p className="muted small-print">Your policies: {env.myPolicies.join(", ") || "none"}</p>
-      <p className="muted" role="status">{done}</p>
-      <FormErrors errors={errors} />
-      {cloning && <CloneDialog id={env.id} name={env.name} onClose={() => setCloning(false)} onDone={onChange} />}
     </li>
-  );
-}
-
-function CloneDialog({ id, name, onClose, onDone }: { id: string; name: string; onClose: () => void; onDone: () => void }) {
-  const [, clone] = useMutation(Clone);
-  const [errors, setErrors] = useState<Errors>([]);
-  return (
-    <Dialog title={`Clone ${name}`} onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => {
-        e.preventDefault();
-        const r = await clone({ id, name: String(new FormData(e.currentTarget).get("name")) });
-        const errs = r.data?.cloneEnvironment.errors ?? [];
-        setErrors(errs);
-        if (r.data && !errs.length) { onDone(); onClose(); }
-      }}>
-        <FormErrors errors={otherErrors(errors, ["name"])} />
-        <Field label="Name of the copy" name="name" errors={errors} hint="3–40 of a–z, 0–9 and -">
-          {(a) => <input {...a} defaultValue={`${name}-copy`} required />}
-        </Field>
-        <button className="primary" type="submit">Clone</button>
-      </form>
-    </Dialog>
   );
 }
 

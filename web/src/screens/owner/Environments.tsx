@@ -1,17 +1,18 @@
 // The group tree (create, rename, move, delete when empty, add/remove environments) and
 // each environment's collaborators, direct and inherited, with a "why?" beside each.
 import { useState } from "react";
-import { useMutation, useQuery } from "urql";
+import { useMutation, useQuery, useSubscription } from "urql";
 import { graphql } from "../../gql";
 import type { GroupNodeFragment, OwnedEnvironmentFragment } from "../../gql/graphql";
 import { Badge, Dialog, Empty, Field, FormErrors, Loading, QueryError, otherErrors, payloadOf, type Errors } from "../../ui";
+import { EnvironmentActions } from "../EnvironmentActions";
 import { Explain } from "./Explain";
 import { descendants, flatten, type TreeNode } from "./tree";
 
 graphql(`fragment GroupNode on EnvironmentGroup { id name environments { id name } }`);
 graphql(`
   fragment OwnedEnvironment on Environment {
-    id name displayName status groups { id name }
+    id name displayName status groups { id name } ...EnvironmentState
     collaborators { member { id email displayName status } roles { id name } inherited level policies }
   }
 `);
@@ -34,6 +35,9 @@ const AddToGroup = graphql(`mutation AddToGroup($environmentId: ID!, $groupId: I
 const RemoveFromGroup = graphql(`mutation RemoveFromGroup($environmentId: ID!, $groupId: ID!) { removeEnvironmentFromGroup(environmentId: $environmentId, groupId: $groupId) { environment { id } errors { code message field } } }`);
 const CreateEnvironment = graphql(`mutation CreateEnvironment($input: CreateEnvironmentInput!) { createEnvironment(input: $input) { environment { id } errors { code message field } } }`);
 
+// An operation ending (anyone's: a collaborator's too) is one of the owner's live events.
+const Changed = graphql(`subscription OwnerEnvironmentsChanged { sharedWithMeChanged { reason } }`);
+
 type Group = TreeNode<{ id: string; name: string }> & GroupNodeFragment;
 type Member = { id: string; email: string; displayName?: string | null };
 type Open =
@@ -45,6 +49,10 @@ type Open =
 
 export function Environments() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: EnvironmentsScreen });
+  useSubscription({ query: Changed }, (_, event) => {
+    if (event.sharedWithMeChanged?.reason === "environment.operation") refetch({ requestPolicy: "network-only" });
+    return event;
+  });
   const [open, setOpen] = useState<Open | null>(null);
   const [errors, setErrors] = useState<Errors>([]);
   const [, del] = useMutation(DeleteGroup);
@@ -167,6 +175,7 @@ function EnvironmentItem({ env, groups, members, onWhy, onChange }: {
     <li className="row env-owner" aria-label={`Environment ${env.name}`}>
       <div className="grow">
         <div><strong>{env.displayName || env.name}</strong> {env.displayName && env.displayName !== env.name && <code>{env.name}</code>} <Badge value={env.status} /></div>
+        <EnvironmentActions env={env} policies="all" onChange={onChange} />
         <p className="muted small-print">Groups: {env.groups.map((g) => g.name).join(", ") || "none"}</p>
         {others.length > 0 && (
           <label className="inline">Add to group{" "}
