@@ -138,6 +138,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "Mutation.platformSetAccountKind": row(**PLATFORM_ONLY),
     "Mutation.reportLoadAlert": row(**PLATFORM_ONLY),
     "Mutation.reportScalingEvent": row(**PLATFORM_ONLY),
+    "Mutation.platformLinkAccount": row(**PLATFORM_ONLY),
+    "Mutation.platformEnvironmentsChanged": row(**PLATFORM_ONLY),
     # -- roles
     "Mutation.createRole": row(**LOGGED_IN_OK),
     "Mutation.updateRole": row(**OWNER_ONLY),
@@ -382,6 +384,10 @@ async def fresh_email(w: World, caller: str) -> dict[str, Any]:
 async def fresh_account(w: World, caller: str) -> dict[str, Any]:
     user = await sign_up(w.anonymous, w.fresh("billing"))
     return {"accountId": user.id}
+
+
+async def account_to_link(w: World, caller: str) -> dict[str, Any]:
+    return {**await fresh_account(w, caller), "uid": w.fresh("platform-uid")}
 
 
 async def new_group_name(w: World, caller: str) -> dict[str, Any]:
@@ -647,6 +653,17 @@ OPS: dict[str, Op] = {
     ),
     "Mutation.reportScalingEvent": member_op(
         "reportScalingEvent", const(id="@env"), "$id: ID!", 'environmentId: $id, message: "+1 node"'
+    ),
+    "Mutation.platformLinkAccount": member_op(
+        "platformLinkAccount",
+        account_to_link,
+        "$accountId: ID!, $uid: String!",
+        "accountId: $accountId, platformUid: $uid",
+    ),
+    # A Boolean answer: `true` queues a sync; an unknown platform uid answers `false`.
+    "Mutation.platformEnvironmentsChanged": Op(
+        "mutation($uid: String!) { platformEnvironmentsChanged(platformUid: $uid) }",
+        const(uid="no-such-platform-account"),
     ),
     "Mutation.createRole": member_op("createRole", new_role, "$input: RoleInput!", "input: $input"),
     "Mutation.updateRole": member_op(
