@@ -70,9 +70,9 @@ OUTAGES = Counter(
 DASHBOARD_OPERATIONS = frozenset({
     "AcceptInvitation", "ActivateMember", "AddToGroup", "AuditScreen", "CloneEnvironment",
     "CopyMember", "CreateEnvironment", "CreateGroup", "CreateRole", "DeleteEnvironment",
-    "DeleteGroup", "DeleteRole", "EnvironmentsScreen", "ExplainAccess", "InviteMember",
-    "LeaveCollaboration", "LogIn", "LogOut", "Me", "MembersScreen", "MoveGroup",
-    "ReinviteMember", "RejectInvitation", "RemoveFromGroup", "RemoveMember", "RenameGroup",
+    "DeleteGroup", "DeleteRole", "EnvironmentState", "EnvironmentsScreen", "ExplainAccess",
+    "InviteMember", "LeaveCollaboration", "LogIn", "LogOut", "Me", "MembersScreen", "MoveGroup",
+    "OwnerEnvironmentsChanged", "ReinviteMember", "RejectInvitation", "RemoveFromGroup", "RemoveMember", "RenameGroup",
     "ResendInvitation", "RestartNodes", "RolesScreen", "SharedWithMe", "SharedWithMeChanged",
     "SignUp", "StartEnvironment", "StopEnvironment", "SuspendMember", "UpdateMember",
     "UpdateRole",

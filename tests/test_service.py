@@ -52,7 +52,7 @@ async def test_unexpected_errors_are_masked(gql, monkeypatch, caplog):
     async def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(accounts, "create_account", boom)
+    monkeypatch.setattr(accounts, "insert_account", boom)
     r = await gql(
         'mutation { signUp(email: "x@collab.example", password: "longenough") { token } }'
     )
